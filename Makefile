@@ -1,0 +1,35 @@
+# Every install step lives here: a fresh machine needs only Python 3.11 and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test bench bench-quick lint sample-data clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Audit the bundled sample dataset and write audit-report/report.html (+ findings.json).
+demo: install
+	$(BIN)/audit run sample_data/images.csv --label-col label --out audit-report --no-cache
+
+test: install
+	$(BIN)/python -m pytest -q
+
+# Real-data benchmarks (CIFAR-10 from ../shared/datasets, extracted under bench/.data) and the 1M-hash search.
+bench: install
+	$(BIN)/python bench/run_bench.py
+
+lint: install
+	$(BIN)/ruff check dataset_audit tests bench sample_data
+
+# Regenerate sample_data/ from its script (the committed files are what `make demo` audits).
+sample-data: install
+	$(BIN)/python sample_data/make_sample_data.py
+
+clean:
+	rm -rf $(VENV) audit-report .pytest_cache

@@ -1,0 +1,36 @@
+"""The analyser registry: one ordered, explicit list. Adding an analyser = one module + one entry here."""
+
+from __future__ import annotations
+
+from ..model import Analyser
+from . import balance, integrity, properties
+
+
+def _build(entries: list[Analyser]) -> list[Analyser]:
+    names: set[str] = set()
+    metrics: set[str] = set()
+    for analyser in entries:
+        if analyser.name in names:
+            raise ValueError(f"two analysers are registered as {analyser.name!r}")
+        names.add(analyser.name)
+        for metric in analyser.metrics:
+            if metric in metrics:
+                raise ValueError(f"metric {metric!r} is defined by two analysers")
+            metrics.add(metric)
+    return entries
+
+
+REGISTRY: list[Analyser] = _build([
+    integrity.ANALYSER,
+    balance.ANALYSER,
+    properties.ANALYSER,
+])
+
+
+def metric_catalogue() -> dict[str, str]:
+    """Every metric name with its one-line meaning, in registry order (README and `audit metrics` use this)."""
+    return {name: meaning for analyser in REGISTRY for name, meaning in analyser.metrics.items()}
+
+
+def by_name() -> dict[str, Analyser]:
+    return {analyser.name: analyser for analyser in REGISTRY}

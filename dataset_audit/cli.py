@@ -1,0 +1,212 @@
+"""The `audit` command line: parse options, build the Config, run the pipeline, write reports, choose the exit code."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table as RichTable
+
+from . import __version__
+from .analysers import REGISTRY, metric_catalogue
+from .config import build_config, find_config_file, read_config_file
+from .dataset import load_table
+from .errors import AuditUsageError
+from .gates import exit_code
+from .pipeline import AuditResult, run_audit
+from .report.html import GENERATOR, write_html
+from .report.json_report import write_findings_json
+
+app = typer.Typer(
+    help="Audit an image dataset (a CSV/Parquet/JSON-lines table of image paths, or a <class>/<image> folder) "
+    "before training: integrity, duplicates, leakage, balance, quality, metadata. Writes report.html and "
+    "findings.json; the exit code gates CI (0 pass, 1 a gate failed, 2 usage or input error).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+console = Console()
+
+EXIT_GATE_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"dataset-audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """dataset-audit."""
+
+
+@contextmanager
+def _progress_factory(enabled: bool):
+    """A factory of rich progress bars, or of no-ops when quiet or not on a terminal."""
+    if not enabled:
+        yield None
+        return
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed}"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
+    with progress:
+        def factory(description: str, total: int):
+            task = progress.add_task(description, total=total)
+            return lambda n=1: progress.advance(task, n)
+        yield factory
+
+
+def _check_output_folder(folder: Path, force: bool) -> None:
+    """Refuse to overwrite a report.html / findings.json we did not write, unless --force."""
+    if folder.exists() and not folder.is_dir():
+        raise AuditUsageError(f"--out {folder} exists and is not a folder")
+    for name, marker in (("report.html", f'content="{GENERATOR} '), ("findings.json", '"name": "dataset-audit"')):
+        target = folder / name
+        if target.exists() and not force:
+            try:
+                head = target.read_text(encoding="utf-8", errors="replace")[:4000]
+            except OSError as exc:
+                raise AuditUsageError(f"cannot read existing {target}: {exc}") from exc
+            if marker not in head:
+                raise AuditUsageError(f"{target} exists and was not written by dataset-audit; "
+                                      "choose another --out or pass --force to overwrite it")
+
+
+def _print_gates(result: AuditResult, console: Console) -> None:
+    if not result.gates:
+        return
+    table = RichTable(title="Gates", show_lines=False)
+    table.add_column("gate")
+    table.add_column("value", justify="right")
+    table.add_column("result")
+    for g in result.gates:
+        value = "not computed" if g.value is None else f"{g.value:.6g}"
+        table.add_row(g.gate.expr, value, "[green]pass[/]" if g.passed else "[bold red]FAIL[/]")
+    console.print(table)
+
+
+def _print_summary(result: AuditResult, console: Console) -> None:
+    table = RichTable(title=f"Audit of {result.table.source}: {len(result.table):,} rows")
+    for column in ("analyser", "errors", "warnings", "info", "status"):
+        table.add_column(column, justify="right" if column in {"errors", "warnings", "info"} else "left")
+    for section in result.sections:
+        counts = {s: sum(1 for f in section.findings if f.severity == s) for s in ("error", "warning", "info")}
+        status = f"[red]failed: {section.error}[/]" if section.error else (
+            f"[dim]skipped: {section.skipped}[/]" if section.skipped else "ok")
+        table.add_row(section.name, str(counts["error"]), str(counts["warning"]), str(counts["info"]), status)
+    console.print(table)
+
+
+@app.command("run")
+def run_command(
+    source: Annotated[Path, typer.Argument(help="CSV / TSV / Parquet / JSON-lines table, or an image folder "
+                                           "laid out as <class>/<image> (optionally under train/ val/ test/).")],
+    path_col: Annotated[str | None, typer.Option(help="Column of image paths (default: the one column whose "
+                                                 "values look like image paths).")] = None,
+    label_col: Annotated[str | None, typer.Option(help="Column of class labels.")] = None,
+    split_col: Annotated[str | None, typer.Option(help="Column of splits (train/val/test); default: a column "
+                                                  "named 'split' if there is one.")] = None,
+    root: Annotated[Path | None, typer.Option(help="Base folder for relative image paths (default: the table's "
+                                              "folder).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder: writes report.html and "
+                                             "findings.json there [default: audit-report].")] = None,
+    fail_on: Annotated[list[str] | None, typer.Option("--fail-on", help="Gate 'METRIC OP VALUE', e.g. "
+                                                      "\"integrity.unreadable_rate>0\" (repeatable; OP one of > >= < "
+                                                      "<= == !=). Exit 1 when one holds. See `audit metrics`.")] = None,
+    config_file: Annotated[Path | None, typer.Option("--config", help="TOML config file (default: ./audit.toml, or "
+                                                     "[tool.dataset-audit] in ./pyproject.toml).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes for the scan (0 = one per "
+                                             "core) [default: 0].")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Scan cache folder [default: ~/.cache/dataset-audit].")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the scan cache.")] = False,
+    sample: Annotated[int | None, typer.Option(help="Audit a random subset of N rows (seeded by --seed).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for --sample and every sampled view [default: 0].")] = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only these analysers (repeatable).")] = None,
+    skip: Annotated[list[str] | None, typer.Option(help="Skip these analysers (repeatable).")] = None,
+    tsne_max: Annotated[int | None, typer.Option(help="Rows in the t-SNE explorer sample [default: 3000].")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding of the table (default: UTF-8, else "
+                                                 "detected and reported).")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected among , ; tab |).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the gate summary and errors.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite report files in --out that dataset-audit "
+                                        "did not write.")] = False,
+) -> None:
+    """Audit a dataset, write OUT/report.html and OUT/findings.json, and exit 1 if a gate fails."""
+    try:
+        file_path = config_file or find_config_file(Path.cwd())
+        file_settings = read_config_file(file_path) if file_path else {}
+        config = build_config(file_settings, {
+            "path_col": path_col, "label_col": label_col, "split_col": split_col, "root": root, "out": out,
+            "fail_on": fail_on or [], "jobs": jobs, "cache_dir": cache_dir, "use_cache": False if no_cache else None,
+            "sample": sample, "seed": seed, "only": only or [], "skip": skip or [], "tsne_max": tsne_max,
+            "quiet": quiet or None, "force": force or None,
+        }, source=str(file_path) if file_path else None)
+        interactive = err.is_terminal and not config.quiet
+        _check_output_folder(config.out, config.force)
+        table = load_table(source, config, encoding=encoding, delimiter=delimiter)
+        if not config.quiet:
+            for note in table.notes:
+                err.print(f"[yellow]note:[/] {note}", highlight=False)
+        with _progress_factory(interactive) as progress:
+            result = run_audit(table, config, progress)
+            config.out.mkdir(parents=True, exist_ok=True)
+            write_findings_json(result, config.out / "findings.json")
+            write_html(result, config.out / "report.html", progress)
+    except AuditUsageError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    if not config.quiet:
+        _print_summary(result, console)
+    _print_gates(result, console)
+    for section in result.analyser_errors:
+        err.print(f"[bold red]analyser {section.name} failed:[/] {section.error}", highlight=False)
+    code = exit_code(result.gates, analyser_errors=len(result.analyser_errors))
+    failed = sum(1 for g in result.gates if not g.passed)
+    if not config.quiet:
+        console.print(f"Report: {(config.out / 'report.html').resolve()}", highlight=False, soft_wrap=True)
+        console.print(f"Findings: {(config.out / 'findings.json').resolve()}", highlight=False, soft_wrap=True)
+    if failed:
+        err.print(f"[bold red]{failed} of {len(result.gates)} gate(s) failed[/]")
+    raise typer.Exit(code)
+
+
+@app.command("metrics")
+def metrics_command() -> None:
+    """List every metric name a gate can use, with its meaning."""
+    table = RichTable(title="Metrics (use in --fail-on \"METRIC OP VALUE\")")
+    table.add_column("metric", no_wrap=True)
+    table.add_column("analyser")
+    table.add_column("meaning")
+    for analyser in REGISTRY:
+        for name, meaning in analyser.metrics.items():
+            table.add_row(name, analyser.name, meaning)
+    console.print(table)
+
+
+@app.command("analysers")
+def analysers_command() -> None:
+    """List the analysers (names for --only / --skip) in the order they run."""
+    for analyser in REGISTRY:
+        kind = "images" if analyser.needs_images else "table"
+        console.print(f"{analyser.name:<16} {kind:<7} {analyser.title}", highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+__all__ = ["app", "main", "metric_catalogue"]

@@ -1,0 +1,125 @@
+"""One Config object, built once from defaults < config file < command line, and passed down."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import AuditUsageError
+
+CONFIG_TABLE = "dataset-audit"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dataset-audit"
+
+
+@dataclass
+class Config:
+    path_col: str | None = None
+    label_col: str | None = None
+    split_col: str | None = None
+    root: Path | None = None
+    out: Path = Path("audit-report")
+    jobs: int = 0  # 0: one worker per core
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    use_cache: bool = True
+    sample: int | None = None
+    seed: int = 0
+    only: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    fail_on: list[str] = field(default_factory=list)
+    quiet: bool = False
+    force: bool = False  # overwrite an existing report folder we did not create
+    tsne_max: int = 3000
+    montage_max: int = 24  # images per montage
+    # Per-analyser settings, e.g. {"duplicates": {"near_threshold": 0.9}, "quality": {"dark_max": 20}}.
+    analysers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    config_source: str | None = None
+
+    def option(self, analyser: str, key: str, default: Any) -> Any:
+        """A per-analyser setting from the config file, or the default the analyser passes."""
+        return self.analysers.get(analyser, {}).get(key, default)
+
+
+_PATH_FIELDS = {"root", "out", "cache_dir"}
+_LIST_FIELDS = {"only", "skip", "fail_on"}
+_SCALAR_KEYS = {f.name for f in fields(Config)} - {"analysers", "config_source"}
+
+
+def _normalise_key(key: str) -> str:
+    return key.replace("-", "_")
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Settings from an audit.toml (top level) or a pyproject.toml ([tool.dataset-audit])."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AuditUsageError(f"config file not found: {path}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AuditUsageError(f"config file {path} is not valid TOML: {exc}") from exc
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get(CONFIG_TABLE, {})
+    elif CONFIG_TABLE in data.get("tool", {}):
+        data = data["tool"][CONFIG_TABLE]
+    return data
+
+
+def find_config_file(start: Path) -> Path | None:
+    """audit.toml, or a pyproject.toml that has a [tool.dataset-audit] table, in the current folder."""
+    audit_toml = start / "audit.toml"
+    if audit_toml.is_file():
+        return audit_toml
+    pyproject = start / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            return None
+        if CONFIG_TABLE in data.get("tool", {}):
+            return pyproject
+    return None
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    if name in _PATH_FIELDS:
+        return Path(str(value)).expanduser()
+    if name in _LIST_FIELDS:
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list):
+            raise AuditUsageError(f"{source}: '{name}' must be a list of strings")
+        return [str(v) for v in value]
+    return value
+
+
+def build_config(file_settings: dict[str, Any], cli_settings: dict[str, Any], source: str | None = None) -> Config:
+    """defaults < file < command line. `cli_settings` holds only what the user actually gave (no None)."""
+    config = Config()
+    config.config_source = source
+    where = source or "config"
+    for raw_key, value in file_settings.items():
+        key = _normalise_key(raw_key)
+        if key in _SCALAR_KEYS:
+            setattr(config, key, _coerce(key, value, where))
+        elif isinstance(value, dict):
+            config.analysers[key] = dict(value)
+        else:
+            known = ", ".join(sorted(_SCALAR_KEYS))
+            raise AuditUsageError(f"{where}: unknown setting '{raw_key}'. Known settings: {known}")
+    for key, value in cli_settings.items():
+        if value is None:
+            continue
+        if key in _LIST_FIELDS and not value:
+            continue  # an empty repeatable option means "not given": keep the file's list
+        setattr(config, key, _coerce(key, value, "command line"))
+    if config.jobs < 0:
+        raise AuditUsageError("--jobs must be 0 (one per core) or a positive number")
+    if config.sample is not None and config.sample <= 0:
+        raise AuditUsageError("--sample must be a positive number of rows")
+    return config

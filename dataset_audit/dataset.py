@@ -1,0 +1,303 @@
+"""Load the user's table (CSV, Parquet, JSON lines, or an image folder) and work out each column's role."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .errors import AuditUsageError
+
+IMAGE_EXTENSIONS = {
+    ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jfif",
+}
+SPLIT_FOLDERS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                 "dev": "val", "test": "test", "testing": "test"}
+DELIMITER_CANDIDATES = [",", ";", "\t", "|"]
+# A column "looks like image paths" when at least this share of its non-empty values end in an image extension.
+PATH_COLUMN_SHARE = 0.5
+
+
+@dataclass
+class Table:
+    """The user's rows, read without altering a value, plus what each column is for."""
+
+    frame: pd.DataFrame  # positional rows 0..n-1; raw strings for text inputs
+    source: str
+    root: Path
+    path_col: str | None = None
+    label_col: str | None = None
+    split_col: str | None = None
+    encoding: str = "utf-8"
+    encoding_confidence: float | None = None
+    delimiter: str | None = None
+    original_rows: np.ndarray | None = None  # row positions in the input file, when --sample picked a subset
+    total_rows: int = 0  # rows in the input before sampling
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def tabular_only(self) -> bool:
+        return self.path_col is None
+
+    def original_row(self, position: int) -> int:
+        return int(self.original_rows[position]) if self.original_rows is not None else int(position)
+
+    def paths(self) -> list[str]:
+        """Image paths exactly as written in the input (empty strings where missing)."""
+        if self.path_col is None:
+            return []
+        return ["" if pd.isna(v) else str(v) for v in self.frame[self.path_col].tolist()]
+
+    def resolved_paths(self) -> list[Path | None]:
+        """Absolute paths to read; None where the cell is empty."""
+        resolved: list[Path | None] = []
+        for value in self.paths():
+            text = value.strip()
+            if not text:
+                resolved.append(None)
+                continue
+            path = Path(text).expanduser()
+            resolved.append(path if path.is_absolute() else self.root / path)
+        return resolved
+
+    def column_values(self, column: str | None) -> list[str] | None:
+        if column is None:
+            return None
+        return ["" if pd.isna(v) else str(v) for v in self.frame[column].tolist()]
+
+    def labels(self) -> list[str] | None:
+        return self.column_values(self.label_col)
+
+    def splits(self) -> list[str] | None:
+        values = self.column_values(self.split_col)
+        return None if values is None else [normalise_split(v) for v in values]
+
+    def roles(self) -> dict[str, str | None]:
+        return {"path": self.path_col, "label": self.label_col, "split": self.split_col}
+
+
+def normalise_split(value: str) -> str:
+    """'Train', 'training', 'TRAIN ' -> 'train'; unknown split names are kept, lower-cased."""
+    key = value.strip().lower()
+    return SPLIT_FOLDERS.get(key, key)
+
+
+def load_table(source: Path, config: Config, encoding: str | None = None, delimiter: str | None = None) -> Table:
+    if not source.exists():
+        raise AuditUsageError(f"input not found: {source}")
+    if source.is_dir():
+        table = _load_folder(source)
+    else:
+        table = _load_file(source, encoding=encoding, delimiter=delimiter)
+        table.root = (config.root or source.parent).resolve()
+    if config.root is not None and source.is_dir():
+        table.root = config.root.resolve()
+    if len(table.frame.columns) == 0 or len(table.frame) == 0:
+        raise AuditUsageError(f"{source} has no data rows (columns found: {_column_list(table.frame)})")
+    _assign_roles(table, config)
+    table.total_rows = len(table.frame)
+    if config.sample is not None and config.sample < len(table.frame):
+        rng = np.random.default_rng(config.seed)
+        picked = np.sort(rng.choice(len(table.frame), size=config.sample, replace=False))
+        table.frame = table.frame.iloc[picked].reset_index(drop=True)
+        table.original_rows = picked
+        table.notes.append(
+            f"--sample {config.sample}: audited a random subset of {config.sample:,} of "
+            f"{table.total_rows:,} rows (seed {config.seed}); row numbers refer to the input file."
+        )
+    return table
+
+
+def _column_list(frame: pd.DataFrame) -> str:
+    return ", ".join(repr(str(c)) for c in frame.columns) or "(none)"
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+def _load_file(source: Path, encoding: str | None, delimiter: str | None) -> Table:
+    suffix = source.suffix.lower()
+    if suffix in {".parquet", ".pq"}:
+        try:
+            frame = pd.read_parquet(source)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise AuditUsageError(f"cannot read Parquet file {source}: {exc}") from exc
+        return Table(frame=frame.reset_index(drop=True), source=str(source), root=source.parent)
+    if suffix in {".jsonl", ".ndjson"}:
+        text, used, confidence = _decode(source, encoding)
+        try:
+            frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
+        except ValueError as exc:
+            raise AuditUsageError(f"cannot read JSON lines file {source}: {exc}") from exc
+        frame = frame.astype(object).where(frame.notna(), None)
+        return Table(frame=frame, source=str(source), root=source.parent, encoding=used,
+                     encoding_confidence=confidence)
+    text, used, confidence = _decode(source, encoding)
+    frame, used_delimiter = _read_csv_text(text, source, delimiter, default_tab=suffix == ".tsv")
+    table = Table(frame=frame, source=str(source), root=source.parent, encoding=used,
+                  encoding_confidence=confidence, delimiter=used_delimiter)
+    if used != "utf-8":
+        table.notes.append(f"{source.name} is not UTF-8; it was read as {used} (detected).")
+    return table
+
+
+def _decode(source: Path, encoding: str | None) -> tuple[str, str, float | None]:
+    """File text, the encoding used, and the detector's confidence (None when UTF-8 or given)."""
+    data = source.read_bytes()
+    if not data.strip():
+        raise AuditUsageError(f"{source} is empty")
+    if encoding:
+        try:
+            return data.decode(encoding), encoding, None
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise AuditUsageError(f"{source} cannot be read as {encoding}: {exc}") from exc
+    try:
+        return data.decode("utf-8-sig"), "utf-8", None
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise AuditUsageError(
+            f"{source} is not UTF-8 (byte {utf8_error.start}: {utf8_error.reason}) and its encoding could not "
+            "be detected; convert it to UTF-8 or pass --encoding"
+        )
+    confidence = round(1.0 - float(best.chaos), 3)
+    return str(best), best.encoding, confidence
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITER_CANDIDATES)).delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_csv_text(text: str, source: Path, delimiter: str | None, default_tab: bool) -> tuple[pd.DataFrame, str]:
+    chosen = delimiter or ("\t" if default_tab else _sniff_delimiter(text))
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=chosen, dtype=str, keep_default_na=False,
+                            na_filter=False, skip_blank_lines=True, engine="python" if len(chosen) > 1 else "c")
+    except pd.errors.EmptyDataError as exc:
+        raise AuditUsageError(f"{source} has no header row and no data") from exc
+    except pd.errors.ParserError as exc:
+        raise AuditUsageError(f"{source} is not a well-formed table with delimiter {chosen!r}: {exc}") from exc
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        others = [d for d in DELIMITER_CANDIDATES if d != chosen and d in header]
+        if others:
+            shown = ", ".join(repr(d) for d in others)
+            raise AuditUsageError(
+                f"{source} was read with delimiter {chosen!r} and gave one column named {header!r}, which contains "
+                f"{shown}: the delimiter looks wrong. Pass --delimiter {others[0]!r}."
+            )
+    frame.columns = [str(c) for c in frame.columns]
+    return frame, chosen
+
+
+# --------------------------------------------------------------------------------------------- folders
+
+
+def _load_folder(folder: Path) -> Table:
+    """An image folder laid out as <class>/<image>, optionally under train/ val/ test/."""
+    records: list[tuple[str, str, str]] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            relative = Path(dirpath, name).relative_to(folder)
+            parts = relative.parts
+            split = ""
+            if len(parts) > 1 and parts[0].lower() in SPLIT_FOLDERS:
+                split = SPLIT_FOLDERS[parts[0].lower()]
+                parts = parts[1:]
+            label = parts[0] if len(parts) > 1 else ""
+            records.append((relative.as_posix(), label, split))
+    if not records:
+        raise AuditUsageError(
+            f"{folder} holds no image files (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})"
+        )
+    frame = pd.DataFrame(records, columns=["path", "label", "split"])
+    table = Table(frame=frame, source=str(folder), root=folder.resolve(), path_col="path")
+    if (frame["label"] != "").any():
+        table.label_col = "label"
+    else:
+        table.frame = table.frame.drop(columns=["label"])
+    if (frame["split"] != "").any():
+        table.split_col = "split"
+    else:
+        table.frame = table.frame.drop(columns=["split"])
+    table.notes.append(
+        f"Read the folder layout of {folder}: label = class folder"
+        + (", split = top-level train/val/test folder." if table.split_col else ".")
+    )
+    return table
+
+
+# ---------------------------------------------------------------------------------------------- roles
+
+
+def looks_like_image_path_share(values: pd.Series) -> float:
+    texts = [str(v).strip() for v in values.tolist() if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    texts = [t for t in texts if t]
+    if not texts:
+        return 0.0
+    hits = sum(1 for t in texts if os.path.splitext(t)[1].lower() in IMAGE_EXTENSIONS)
+    return hits / len(texts)
+
+
+def detect_path_columns(frame: pd.DataFrame) -> list[str]:
+    candidates = []
+    for column in frame.columns:
+        if frame[column].dtype.kind in "biufcmM":
+            continue
+        if looks_like_image_path_share(frame[column].head(2000)) >= PATH_COLUMN_SHARE:
+            candidates.append(str(column))
+    return candidates
+
+
+def _require_column(frame: pd.DataFrame, column: str, option: str) -> None:
+    if column not in frame.columns:
+        raise AuditUsageError(f"{option} {column!r} is not a column of the input. Columns: {_column_list(frame)}")
+
+
+def _assign_roles(table: Table, config: Config) -> None:
+    frame = table.frame
+    for option, column in (("--path-col", config.path_col), ("--label-col", config.label_col),
+                           ("--split-col", config.split_col)):
+        if column is not None:
+            _require_column(frame, column, option)
+    if config.path_col is not None:
+        table.path_col = config.path_col
+    elif table.path_col is None:
+        candidates = detect_path_columns(frame)
+        if len(candidates) > 1:
+            raise AuditUsageError(
+                f"several columns look like image paths: {', '.join(repr(c) for c in candidates)}; "
+                "choose one with --path-col"
+            )
+        if candidates:
+            table.path_col = candidates[0]
+        else:
+            table.notes.append(
+                "No column looks like image paths (values ending in .jpg, .png, ...), so this is a tabular-only "
+                f"audit: image analysers were skipped. Columns: {_column_list(frame)}. Pass --path-col to name one."
+            )
+    if config.label_col is not None:
+        table.label_col = config.label_col
+    if config.split_col is not None:
+        table.split_col = config.split_col
+    elif table.split_col is None and "split" in frame.columns and table.path_col != "split":
+        table.split_col = "split"

@@ -1,0 +1,82 @@
+"""findings.json: the machine-readable report. Other tools read it: keep it stable, change SCHEMA_VERSION when not.
+
+Schema changes:
+  1: first version: schema_version, tool, dataset, scan, metrics, gates, analysers, findings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..pipeline import AuditResult
+
+SCHEMA_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe values: numpy scalars to Python, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def findings_document(result: AuditResult) -> dict[str, Any]:
+    table = result.table
+    stats = result.features.stats if result.features is not None else None
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "dataset-audit", "version": result.tool_version},
+        "dataset": {
+            "source": table.source,
+            "rows": table.total_rows or len(table),
+            "audited_rows": len(table),
+            "columns": {"path": table.path_col, "label": table.label_col, "split": table.split_col,
+                        "other": [c for c in map(str, table.frame.columns)
+                                  if c not in {table.path_col, table.label_col, table.split_col}]},
+            "root": str(table.root),
+            "encoding": table.encoding,
+            "tabular_only": table.tabular_only,
+            "notes": list(table.notes),
+        },
+        "scan": None if stats is None else {
+            "unique_files": stats.unique_files, "decoded": stats.decoded, "from_cache": stats.from_cache,
+            "seconds": round(stats.seconds, 3), "jobs": stats.jobs,
+        },
+        "metrics": dict(sorted(result.metrics.items())),
+        "gates": [
+            {"expr": g.gate.expr, "metric": g.gate.metric, "op": g.gate.op, "value": g.value,
+             "threshold": g.gate.threshold, "passed": g.passed}
+            for g in result.gates
+        ],
+        "analysers": [
+            {"name": s.name, "title": s.title, "status": "error" if s.error else "skipped" if s.skipped else "ok",
+             "reason": s.error or s.skipped, "findings": len(s.findings)}
+            for s in result.sections
+        ],
+        "findings": [
+            {"analyser": f.analyser, "kind": f.kind, "severity": f.severity, "message": f.message,
+             "rows": f.rows, "paths": f.paths, "detail": f.detail}
+            for f in result.findings
+        ],
+    }
+    return _plain(document)
+
+
+def write_findings_json(result: AuditResult, path: Path) -> None:
+    text = json.dumps(findings_document(result), indent=1, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")

@@ -1,0 +1,89 @@
+"""Small JPEG thumbnails as data URIs for the rows a report shows (montages, findings, the explorer sample).
+
+This re-opens only the capped set of images the report displays (a few thousand at most, whatever the dataset
+size); the per-image statistics all come from the single scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import multiprocessing
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ..scan.decode import _to_rgb
+
+PLACEHOLDER_SIDE = 8
+
+
+def _encode(image: Image.Image, quality: int = 80) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def thumbnail_uri(path: Path | None, side: int) -> str | None:
+    """A data URI of the image shrunk to fit side x side, or None when it cannot be read."""
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (side * 2, side * 2))
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            rgb, _ = _to_rgb(image)
+    except Exception:  # noqa: BLE001 - unreadable files are already findings; the report shows a placeholder
+        return None
+    rgb = rgb.copy()
+    if max(rgb.size) < side:  # upscale tiny images (CIFAR's 32 px) so they are visible, without blurring
+        factor = max(1, side // max(rgb.size))
+        rgb = rgb.resize((rgb.width * factor, rgb.height * factor), Image.Resampling.NEAREST)
+    else:
+        rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return _encode(rgb)
+
+
+def _job(args: tuple[int, str | None, int]) -> tuple[int, str | None]:
+    position, path, side = args
+    return position, thumbnail_uri(Path(path) if path else None, side)
+
+
+def make_thumbnails(requests: dict[int, int], paths: list[Path | None], jobs: int = 1,
+                    progress: Callable[[int], None] | None = None) -> dict[int, str | None]:
+    """{position: side} -> {position: data URI or None}."""
+    work = [(pos, str(paths[pos]) if paths[pos] is not None else None, side) for pos, side in requests.items()]
+    out: dict[int, str | None] = {}
+    if jobs <= 1 or len(work) < 200:
+        for item in work:
+            pos, uri = _job(item)
+            out[pos] = uri
+            if progress:
+                progress(1)
+        return out
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with context.Pool(processes=jobs) as pool:
+        for pos, uri in pool.imap_unordered(_job, work, chunksize=32):
+            out[pos] = uri
+            if progress:
+                progress(1)
+    return out
+
+
+def array_uri(pixels: np.ndarray, display: int = 96) -> str:
+    """A computed picture (mean image etc.) upscaled for display, as a PNG data URI."""
+    array = np.asarray(pixels)
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    image = Image.fromarray(array)
+    if max(image.size) < display:
+        scale = display / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

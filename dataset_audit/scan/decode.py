@@ -1,0 +1,207 @@
+"""Open and decode one image, once, and compute every per-image feature from that single decode.
+
+Runs inside worker processes: no labels, no table, no config beyond the sizes below. Every failure becomes a
+record with status and error_kind set; nothing here raises for a bad file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Bump when a feature's definition changes: cached records of other versions are re-scanned.
+FEATURE_VERSION = 1
+THUMB_SIZE = 16  # per-image RGB thumbnail kept in memory (mean images, embeddings, near-duplicate signatures)
+WORK_MAX_SIDE = 256  # quality statistics are measured on an image no larger than this on its long side
+DRAFT_ABOVE = 512  # JPEGs whose long side exceeds this are decoded at reduced scale (Pillow draft mode)
+PHASH_SIZE, PHASH_BITS = 32, 8
+
+EXTENSION_FORMATS = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".jfif": "JPEG", ".png": "PNG", ".gif": "GIF", ".bmp": "BMP",
+    ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP", ".ppm": "PPM", ".pgm": "PPM", ".pbm": "PPM",
+}
+
+# Scalar columns of a record, in order (the Features frame has exactly these).
+RECORD_COLUMNS: dict[str, Any] = {
+    "status": "",  # ok | missing | unreadable
+    "error_kind": "",
+    "error": "",
+    "file_bytes": -1,
+    "format": "",
+    "format_mismatch": False,
+    "width": 0,
+    "height": 0,
+    "mode": "",
+    "frames": 0,
+    "exif_transposed": False,
+    "mean_r": np.nan, "mean_g": np.nan, "mean_b": np.nan,
+    "std_r": np.nan, "std_g": np.nan, "std_b": np.nan,
+    "brightness": np.nan,  # mean luma, 0-255
+    "contrast": np.nan,  # std of luma
+    "sharpness": np.nan,  # variance of the Laplacian of luma at working size
+    "entropy": np.nan,  # bits, luma histogram
+    "colourfulness": np.nan,  # mean absolute difference between channels; ~0 for grayscale
+    "byte_hash": 0,  # first 8 bytes of blake2b of the file, as signed int64
+    "pixel_hash": 0,  # first 8 bytes of blake2b of the decoded pixels (and size)
+    "phash": 0,  # 64-bit DCT perceptual hash (same bits as imagehash.phash), as signed int64
+}
+
+
+def _dct_matrix(n: int, keep: int) -> np.ndarray:
+    """Rows of the unnormalised DCT-II matrix (scipy.fftpack.dct's convention), first `keep` frequencies."""
+    k = np.arange(keep)[:, None]
+    i = np.arange(n)[None, :]
+    return (2.0 * np.cos(np.pi * k * (2 * i + 1) / (2 * n))).astype(np.float64)
+
+
+_DCT = _dct_matrix(PHASH_SIZE, PHASH_BITS)
+_BIT_WEIGHTS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
+
+
+def phash_bits(gray32: np.ndarray) -> np.ndarray:
+    """The 64 pHash bits of a 32x32 luma array: low 8x8 DCT coefficients above their median."""
+    low = _DCT @ gray32.astype(np.float64) @ _DCT.T
+    return (low > np.median(low)).ravel()
+
+
+def bits_to_int64(bits: np.ndarray) -> int:
+    value = int((bits.astype(np.uint64) * _BIT_WEIGHTS).sum(dtype=np.uint64))
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def _digest64(data: bytes | memoryview) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+def _to_rgb(image: Image.Image) -> tuple[Image.Image, bool]:
+    """An RGB version of any mode, and whether the source had one channel. 16-bit and float are rescaled."""
+    mode = image.mode
+    if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or array.max(initial=0) > 255 else 255.0
+        if mode == "F" and array.size:
+            low, high = float(np.nanmin(array)), float(np.nanmax(array))
+            array = (array - low) / ((high - low) or 1.0) * 255.0
+            top = 255.0
+        array = np.clip(array * (255.0 / top), 0, 255).astype(np.uint8)
+        return Image.fromarray(array, "L").convert("RGB"), True
+    if mode == "P":
+        image = image.convert("RGBA")
+    single = image.mode in {"1", "L", "LA", "La"}
+    return (image if image.mode == "RGB" else image.convert("RGB")), single
+
+
+def _classify_error(exc: BaseException) -> str:
+    text = str(exc).lower()
+    if isinstance(exc, Image.DecompressionBombError):
+        return "decompression_bomb"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not_an_image"
+    if "truncated" in text or "broken data stream" in text or "unexpected end" in text or "premature end" in text:
+        return "truncated"
+    return "decode_error"
+
+
+def _blank_record() -> dict[str, Any]:
+    return dict(RECORD_COLUMNS)
+
+
+def scan_one(path: str | None) -> tuple[dict[str, Any], bytes]:
+    """Record of scalar features and the THUMB_SIZE RGB thumbnail bytes (empty when not decodable)."""
+    record = _blank_record()
+    if not path:
+        record.update(status="missing", error_kind="empty_path", error="the path cell is empty")
+        return record, b""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        record.update(status="missing", error_kind="missing", error="file does not exist")
+        return record, b""
+    except IsADirectoryError:
+        record.update(status="missing", error_kind="is_directory", error="path is a folder, not a file")
+        return record, b""
+    except OSError as exc:
+        record.update(status="unreadable", error_kind="io_error", error=f"cannot read file: {exc.strerror or exc}")
+        return record, b""
+    record["file_bytes"] = len(data)
+    record["byte_hash"] = _digest64(data)
+    if not data:
+        record.update(status="unreadable", error_kind="empty_file", error="file is empty (0 bytes)")
+        return record, b""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            thumb = _decode_into(record, data, path)
+        if any(issubclass(w.category, Image.DecompressionBombWarning) for w in caught):
+            record["error_kind"] = "very_large"
+            record["error"] = f"{record['width']}x{record['height']} exceeds Pillow's decompression-bomb warning size"
+        return record, thumb
+    except Exception as exc:  # noqa: BLE001 - every decoder failure is a finding, never a crash
+        kind = _classify_error(exc)
+        record.update(status="unreadable", error_kind=kind, error=f"{type(exc).__name__}: {exc}"[:300])
+        return record, b""
+
+
+def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        record["format"] = image.format or ""
+        expected = EXTENSION_FORMATS.get(os.path.splitext(path)[1].lower())
+        record["format_mismatch"] = bool(expected and image.format and expected != image.format
+                                         and not (expected == "TIFF" and image.format == "MPO")
+                                         and not (expected == "JPEG" and image.format == "MPO"))
+        record["mode"] = image.mode
+        record["frames"] = int(getattr(image, "n_frames", 1) or 1)
+        width, height = image.size
+        if image.format == "JPEG" and max(width, height) > DRAFT_ABOVE:
+            image.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
+        image.load()
+        orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1
+        if orientation not in (None, 1):
+            image = ImageOps.exif_transpose(image)
+            record["exif_transposed"] = True
+            if orientation in (5, 6, 7, 8):
+                width, height = height, width
+        record["width"], record["height"] = int(width), int(height)
+        rgb, single_channel = _to_rgb(image)
+    record["pixel_hash"] = _digest64(rgb.tobytes() + f"{rgb.size}".encode())
+    if max(rgb.size) > WORK_MAX_SIDE:
+        rgb = rgb.copy()
+        rgb.thumbnail((WORK_MAX_SIDE, WORK_MAX_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    _measure(record, rgb, single_channel)
+    gray = rgb.convert("L")
+    record["phash"] = bits_to_int64(phash_bits(np.asarray(gray.resize((PHASH_SIZE, PHASH_SIZE),
+                                                                         Image.Resampling.LANCZOS))))
+    record["status"] = "ok"
+    return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes()
+
+
+def _measure(record: dict[str, Any], rgb: Image.Image, single_channel: bool) -> None:
+    pixels = np.asarray(rgb, dtype=np.float32)
+    flat = pixels.reshape(-1, 3)
+    means = flat.mean(axis=0)
+    stds = flat.std(axis=0)
+    record.update(mean_r=float(means[0]), mean_g=float(means[1]), mean_b=float(means[2]),
+                  std_r=float(stds[0]), std_g=float(stds[1]), std_b=float(stds[2]))
+    luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    record["brightness"] = float(luma.mean())
+    record["contrast"] = float(luma.std())
+    if luma.shape[0] >= 3 and luma.shape[1] >= 3:
+        laplacian = (luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:] - 4 * luma[1:-1, 1:-1])
+        record["sharpness"] = float(laplacian.var())
+    else:
+        record["sharpness"] = 0.0
+    histogram = np.bincount(np.clip(luma, 0, 255).astype(np.uint8).ravel(), minlength=256).astype(np.float64)
+    p = histogram[histogram > 0] / histogram.sum()
+    record["entropy"] = float(-(p * np.log2(p)).sum())
+    if single_channel:
+        record["colourfulness"] = 0.0
+    else:
+        record["colourfulness"] = float((np.abs(flat[:, 0] - flat[:, 1]).mean() + np.abs(flat[:, 1] - flat[:, 2]).mean()
+                                         + np.abs(flat[:, 0] - flat[:, 2]).mean()) / 3.0)
