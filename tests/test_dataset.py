@@ -1,0 +1,128 @@
+"""Loading tables: formats, delimiters, encodings, roles, folder layouts and the errors people get."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dataset_audit.config import Config
+from dataset_audit.dataset import load_table
+from dataset_audit.errors import AuditUsageError
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_csv_roles_detected_and_values_kept_raw(tmp_path):
+    csv = write(tmp_path / "t.csv", "file,y,split,temp\na.jpg,cat,train,007\nb.png,dog,test,NA\n")
+    table = load_table(csv, Config(label_col="y"))
+    assert table.path_col == "file"
+    assert table.label_col == "y"
+    assert table.split_col == "split"
+    assert table.frame["temp"].tolist() == ["007", "NA"]  # nothing converted or dropped
+    assert table.root == tmp_path.resolve()
+    assert table.resolved_paths()[0] == tmp_path.resolve() / "a.jpg"
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_other_delimiters_are_detected(tmp_path, delimiter):
+    csv = write(tmp_path / "t.csv", f"path{delimiter}label\na.jpg{delimiter}x\nb.jpg{delimiter}y\n")
+    table = load_table(csv, Config())
+    assert list(table.frame.columns) == ["path", "label"]
+
+
+def test_wrong_delimiter_is_a_clear_error(tmp_path):
+    csv = write(tmp_path / "t.csv", "path;label\na.jpg;x\nb.jpg;y\n")
+    with pytest.raises(AuditUsageError, match="delimiter looks wrong"):
+        load_table(csv, Config(), delimiter=",")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "path,label\n"])
+def test_empty_tables_are_errors(tmp_path, text):
+    csv = write(tmp_path / "t.csv", text)
+    with pytest.raises(AuditUsageError, match="empty|no data rows|no header"):
+        load_table(csv, Config())
+
+
+def test_missing_label_column_lists_columns(tmp_path):
+    csv = write(tmp_path / "t.csv", "path,label\na.jpg,x\n")
+    with pytest.raises(AuditUsageError) as info:
+        load_table(csv, Config(label_col="y"))
+    assert "'y'" in str(info.value) and "'path', 'label'" in str(info.value)
+
+
+def test_ambiguous_path_columns_are_an_error(tmp_path):
+    csv = write(tmp_path / "t.csv", "a,b\nx.jpg,y.png\n")
+    with pytest.raises(AuditUsageError, match="several columns look like image paths: 'a', 'b'"):
+        load_table(csv, Config())
+
+
+def test_no_path_column_gives_tabular_only_mode(tmp_path):
+    csv = write(tmp_path / "t.csv", "age,label\n3,x\n4,y\n")
+    table = load_table(csv, Config())
+    assert table.tabular_only
+    assert any("tabular-only" in note for note in table.notes)
+
+
+def test_latin1_csv_is_read_with_detected_encoding(tmp_path):
+    text = "path,label,city\n" + "".join(f"img{i}.jpg,café,Zürich {i} élève\n" for i in range(30))
+    csv = write(tmp_path / "t.csv", text, encoding="latin-1")
+    table = load_table(csv, Config())
+    assert table.encoding.lower().replace("_", "-") in {"latin-1", "iso-8859-1", "cp1252", "windows-1252", "iso8859-1",
+                                                         "iso-8859-15", "cp1250"}
+    assert table.frame["label"].iloc[0] == "café"
+    assert any("not UTF-8" in note for note in table.notes)
+
+
+def test_forced_wrong_encoding_is_an_error(tmp_path):
+    csv = write(tmp_path / "t.csv", "path,label\na.jpg,café\n", encoding="latin-1")
+    with pytest.raises(AuditUsageError, match="cannot be read as utf-8"):
+        load_table(csv, Config(), encoding="utf-8")
+
+
+def test_ragged_csv_names_the_problem(tmp_path):
+    csv = write(tmp_path / "t.csv", "path,label\na.jpg,x\nb.jpg,y,z,w\n")
+    with pytest.raises(AuditUsageError, match="not a well-formed table"):
+        load_table(csv, Config())
+
+
+def test_parquet_and_jsonl(tmp_path):
+    frame = pd.DataFrame({"image": ["a.jpg", "b.jpg"], "label": ["x", "y"], "score": [0.1, 0.2]})
+    frame.to_parquet(tmp_path / "t.parquet")
+    frame.to_json(tmp_path / "t.jsonl", orient="records", lines=True)
+    for name in ("t.parquet", "t.jsonl"):
+        table = load_table(tmp_path / name, Config(label_col="label"))
+        assert table.path_col == "image"
+        assert table.labels() == ["x", "y"]
+
+
+def test_folder_layout_with_splits(tmp_path):
+    for split, cls, name in [("train", "cat", "1.jpg"), ("train", "dog", "2.png"), ("test", "cat", "3.jpg")]:
+        (tmp_path / split / cls).mkdir(parents=True, exist_ok=True)
+        (tmp_path / split / cls / name).write_bytes(b"x")
+    (tmp_path / "train" / "notes.txt").write_text("not an image")
+    table = load_table(tmp_path, Config())
+    assert table.frame["path"].tolist() == ["test/cat/3.jpg", "train/cat/1.jpg", "train/dog/2.png"]
+    assert table.labels() == ["cat", "cat", "dog"]
+    assert table.splits() == ["test", "train", "train"]
+
+
+def test_folder_without_images_is_an_error(tmp_path):
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(AuditUsageError, match="holds no image files"):
+        load_table(tmp_path, Config())
+
+
+def test_sample_keeps_input_row_numbers(tmp_path):
+    rows = "".join(f"img{i}.jpg,c{i % 3}\n" for i in range(50))
+    csv = write(tmp_path / "t.csv", "path,label\n" + rows)
+    table = load_table(csv, Config(sample=10, seed=3))
+    assert len(table) == 10
+    for position in range(10):
+        original = table.original_row(position)
+        assert table.paths()[position] == f"img{original}.jpg"
+    assert table.total_rows == 50
