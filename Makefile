@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench bench-quick lint sample-data clean
+.PHONY: install demo test bench lint sample-data readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,8 @@ sample-data: install
 
 clean:
 	rm -rf $(VENV) audit-report .pytest_cache
+
+# Rewrite README.md's metric list from the analysers' definitions (tests/test_docs.py checks it).
+readme: install
+	$(BIN)/python -c "import re, pathlib; from dataset_audit.cli import metrics_markdown as m; p = pathlib.Path('README.md'); \
+	p.write_text(re.sub(r'<!-- metrics:start -->.*<!-- metrics:end -->', lambda _: '<!-- metrics:start -->\n' + m() + '\n<!-- metrics:end -->', p.read_text(), flags=re.S))"

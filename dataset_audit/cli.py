@@ -180,9 +180,23 @@ def run_command(
     raise typer.Exit(code)
 
 
+def metrics_markdown() -> str:
+    """The metric list as a Markdown table (README.md's copy is checked against this by a test)."""
+    lines = ["| metric | analyser | meaning |", "| --- | --- | --- |"]
+    for analyser in REGISTRY:
+        for name, meaning in analyser.metrics.items():
+            lines.append(f"| `{name}` | {analyser.name} | {meaning} |")
+    return "\n".join(lines)
+
+
 @app.command("metrics")
-def metrics_command() -> None:
+def metrics_command(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (as in README.md).")] = False,
+) -> None:
     """List every metric name a gate can use, with its meaning."""
+    if markdown:
+        print(metrics_markdown())
+        return
     table = RichTable(title="Metrics (use in --fail-on \"METRIC OP VALUE\")")
     table.add_column("metric", no_wrap=True)
     table.add_column("analyser")

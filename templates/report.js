@@ -41,17 +41,26 @@
     });
   }
 
-  // Draw each plot when it scrolls near the viewport: a report with many charts opens fast.
-  function whenVisible(nodes, draw) {
-    if (!("IntersectionObserver" in window)) { nodes.forEach(draw); return; }
+  // Plots near the viewport are drawn first; the rest are drawn one per tick in the background, so a report with
+  // many charts opens fast and is complete a moment later.
+  function drawOnce(node) {
+    if (node.dataset.drawn) { return; }
+    node.dataset.drawn = "1";
+    if (node.dataset.explorer) { drawExplorer(node); } else { drawChart(node); }
+  }
+
+  var nodes = Array.prototype.slice.call(document.querySelectorAll("div.plot[data-spec], div.plot[data-explorer]"));
+  if ("IntersectionObserver" in window) {
     var observer = new IntersectionObserver(function (entries) {
       entries.forEach(function (entry) {
-        if (entry.isIntersecting) { observer.unobserve(entry.target); draw(entry.target); }
+        if (entry.isIntersecting) { observer.unobserve(entry.target); drawOnce(entry.target); }
       });
     }, { rootMargin: "400px" });
     nodes.forEach(function (node) { observer.observe(node); });
   }
-
-  whenVisible(Array.prototype.slice.call(document.querySelectorAll("div.plot[data-spec]")), drawChart);
-  whenVisible(Array.prototype.slice.call(document.querySelectorAll("div.plot[data-explorer]")), drawExplorer);
+  var next = 0;
+  (function background() {
+    while (next < nodes.length && nodes[next].dataset.drawn) { next++; }
+    if (next < nodes.length) { drawOnce(nodes[next]); setTimeout(background, 15); }
+  })();
 })();
