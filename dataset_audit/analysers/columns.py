@@ -14,7 +14,15 @@ import pandas as pd
 
 from ..charts import histogram_trace
 from ..model import Analyser, AuditInput, Chart, Finding, Section, TableBlock
-from ._tabular import EPOCH, ColumnProfile, format_number, is_text_source, profile_table, rows_with_values
+from ._tabular import (
+    EPOCH,
+    ColumnProfile,
+    format_number,
+    is_text_source,
+    profile_table,
+    repair_mojibake,
+    rows_with_values,
+)
 
 NAME = "columns"
 
@@ -23,9 +31,6 @@ SENTINEL_NUMBERS = (0.0, -1.0, 999.0, 9999.0, 99999.0, -9.0, -99.0, -999.0, -999
 # Codes made of nines are suspicious even inside the column's range when they form a spike.
 NINES = (999.0, 9999.0, 99999.0, -999.0, -9999.0)
 SENTINEL_DATES = ("1900-01-01", "1970-01-01", "9999-12-31", "2099-12-31")
-# Character pairs that UTF-8 text decoded as Latin-1/cp1252 leaves behind ("Ã©", "â€™", "Â ").
-MOJIBAKE_HINT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
-                           "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
 DTYPE_LIMITS = [("int8", -(2**7), 2**7 - 1, 1), ("uint8", 0, 2**8 - 1, 1), ("int16", -(2**15), 2**15 - 1, 2),
                 ("uint16", 0, 2**16 - 1, 2), ("int32", -(2**31), 2**31 - 1, 4), ("uint32", 0, 2**32 - 1, 4)]
 TYPE_ISSUE_KINDS = ("mixed_types", "mixed_date_formats", "numbers_as_text", "dates_as_text")
@@ -481,20 +486,6 @@ def _scale_finding(profiles: dict[str, ColumnProfile], roles: dict[str, str], id
 
 
 # ------------------------------------------------------------------------------------------- mojibake
-
-
-def repair_mojibake(text: str) -> str | None:
-    """The text UTF-8 bytes meant, when `text` is those bytes decoded as cp1252/Latin-1; else None."""
-    if not MOJIBAKE_HINT.search(text):
-        return None
-    for codec in ("cp1252", "latin-1"):
-        try:
-            repaired = text.encode(codec).decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            continue
-        if repaired != text:
-            return repaired
-    return None
 
 
 def _mojibake_finding(profile: ColumnProfile, series: pd.Series) -> Finding | None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dataset_audit.analysers import columns
-from dataset_audit.analysers.columns import repair_mojibake
+from dataset_audit.analysers._tabular import repair_mojibake
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table, load_table
 from dataset_audit.model import AuditInput, Section
