@@ -1,0 +1,87 @@
+"""The bundled sample dataset: the audit finds what sample_data/planted.json says was planted, by row and path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dataset_audit.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("sample-report")
+    result = CliRunner().invoke(app, ["run", str(SAMPLE / "images.csv"), "--label-col", "label", "--out", str(out),
+                                      "--no-cache"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "findings.json").read_text())
+    document["_html"] = (out / "report.html").read_text()
+    return document
+
+
+@pytest.fixture(scope="module")
+def planted() -> list[dict]:
+    return json.loads((SAMPLE / "planted.json").read_text())["planted"]
+
+
+def planted_of(planted: list[dict], kind: str) -> list[dict]:
+    entries = [p for p in planted if p["kind"] == kind]
+    assert entries, f"planted.json has no {kind!r}"
+    return entries
+
+
+def findings_of(audit: dict, analyser: str, *kinds: str) -> list[dict]:
+    return [f for f in audit["findings"] if f["analyser"] == analyser and f["kind"] in kinds]
+
+
+def covered(findings: list[dict], rows: list[int]) -> bool:
+    """Some finding lists all these rows."""
+    return any(set(rows) <= set(f["rows"]) for f in findings)
+
+
+@pytest.mark.parametrize(("planted_kind", "finding_kinds"), [
+    ("missing_file", ("missing",)),
+    ("empty_path", ("missing",)),
+    ("corrupt", ("unreadable", "truncated")),
+    ("decompression_bomb", ("unreadable",)),
+    ("format_mismatch", ("format_mismatch",)),
+])
+def test_planted_integrity_problems_found_by_row_and_path(audit, planted, planted_kind, finding_kinds):
+    found = findings_of(audit, "integrity", *finding_kinds)
+    for entry in planted_of(planted, planted_kind):
+        matching = [f for f in found if f["rows"] == entry["rows"]]
+        assert matching, f"{planted_kind} rows {entry['rows']} not found"
+        assert matching[0]["paths"] == entry["paths"]
+
+
+def test_truncated_files_are_reported_as_truncated(audit, planted):
+    truncated = {r for f in findings_of(audit, "integrity", "truncated") for r in f["rows"]}
+    for entry in planted_of(planted, "corrupt"):
+        if entry["detail"]["variant"].startswith("truncated"):
+            assert set(entry["rows"]) <= truncated
+
+
+def test_odd_modes_decode_and_are_not_integrity_errors(audit, planted):
+    error_rows = {r for f in audit["findings"] if f["analyser"] == "integrity" and f["severity"] == "error"
+                  for r in f["rows"]}
+    for entry in planted_of(planted, "odd_mode"):
+        assert not set(entry["rows"]) & error_rows, entry
+
+
+def test_rare_class_found(audit, planted):
+    entry = planted_of(planted, "class_imbalance")[0]
+    rare = [f for f in findings_of(audit, "balance", "rare_class") if f["detail"]["class"] == entry["detail"]["label"]]
+    assert rare and set(rare[0]["rows"]) == set(entry["rows"])
+
+
+def test_report_has_every_section_and_montages(audit):
+    html = audit["_html"]
+    for analyser in audit["analysers"]:
+        assert f'id="section-{analyser["name"]}"' in html
+    assert html.count('<figure class="tile"') >= 10
