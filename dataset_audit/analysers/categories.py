@@ -125,21 +125,21 @@ def variant_groups(counts: dict[str, int], similarity: float) -> list[tuple[dict
     # The most frequent spelling stands for its key when comparing tokens.
     shown = {k: max(by_key[k], key=by_key[k].get) for k in keys}
     matcher = SequenceMatcher(autojunk=False)
+    without_digits = {k: re.sub(r"\d", "", k) for k in keys}
     for i, a in enumerate(keys):
         matcher.set_seq2(a)
         for b in keys[i + 1:]:
-            if _distinct_codes(shown[a], shown[b]):
-                continue
-            if _plural(a, b):
+            shorter, longer = sorted((len(a), len(b)))
+            if longer - shorter <= 3 and _plural(a, b) and not _distinct_codes(shown[a], shown[b]):
                 groups.join(a, b, "singular and plural")
                 continue
-            if min(len(a), len(b)) < 4 or 2 * min(len(a), len(b)) / (len(a) + len(b)) < similarity:
+            if shorter < 4 or 2 * shorter / (shorter + longer) < similarity:
                 continue
-            if a.strip("0123456789") == b.strip("0123456789") or re.sub(r"\d", "", a) == re.sub(r"\d", "", b):
+            if without_digits[a] == without_digits[b]:
                 continue  # only the numbers differ: different categories
             matcher.set_seq1(b)
             if matcher.real_quick_ratio() >= similarity and matcher.quick_ratio() >= similarity \
-                    and matcher.ratio() >= similarity:
+                    and matcher.ratio() >= similarity and not _distinct_codes(shown[a], shown[b]):
                 groups.join(a, b, "similar spelling")
     initials: dict[str, list[str]] = {}
     for key in keys:
