@@ -1,7 +1,7 @@
 """findings.json: the machine-readable report. Other tools read it: keep it stable, change SCHEMA_VERSION when not.
 
 Schema changes:
-  1: first version: schema_version, tool, dataset, scan, metrics, gates, analysers, findings.
+  1: first version: schema_version, tool, dataset, scan, timings, metrics, gates, analysers, findings.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def findings_document(result: AuditResult) -> dict[str, Any]:
             "unique_files": stats.unique_files, "decoded": stats.decoded, "from_cache": stats.from_cache,
             "seconds": round(stats.seconds, 3), "jobs": stats.jobs,
         },
+        "timings": {"total_seconds": round(result.seconds, 3),
+                    **{k: round(v, 3) for k, v in result.timings.items()}},
         "metrics": dict(sorted(result.metrics.items())),
         "gates": [
             {"expr": g.gate.expr, "metric": g.gate.metric, "op": g.gate.op, "value": g.value,

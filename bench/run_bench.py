@@ -1,0 +1,159 @@
+"""`make bench`: real-data figures. Prints wall time, images/s and peak memory of whole `audit run` processes on
+CIFAR-10 (the 10,000 test JPEGs, then all 60,000), per-stage seconds from findings.json, and the 1,000,000-hash
+duplicate search. Results also go to bench/results/latest.json.
+
+Peak memory is the largest sum of resident memory over the audit process and its workers, sampled every 50 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cifar import cifar10_folder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+AUDIT = Path(sys.executable).with_name("audit")
+RESULTS = ROOT / "bench" / "results"
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of pid and all its descendants."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    stack.extend(int(c) for c in handle.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def run_measured(command: list[str]) -> dict:
+    """Wall seconds, peak tree RSS and exit code of one command."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    stop.set()
+    sampler.join()
+    wall = time.perf_counter() - started
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr[-2000:]}")
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "exit": process.returncode}
+
+
+def audit(source: Path, out: Path, cache: Path | None, extra: list[str] | None = None) -> dict:
+    command = [str(AUDIT), "run", str(source), "--out", str(out), "--quiet", "--force"]
+    command += ["--cache-dir", str(cache)] if cache else ["--no-cache"]
+    figures = run_measured(command + (extra or []))
+    document = json.loads((out / "findings.json").read_text())
+    scan = document["scan"]
+    figures.update({
+        "rows": document["dataset"]["rows"],
+        "decoded": scan["decoded"], "from_cache": scan["from_cache"],
+        "scan_s": scan["seconds"],
+        "scan_images_per_s": round(scan["decoded"] / scan["seconds"], 1) if scan["decoded"] else None,
+        "stages_s": {k: v for k, v in document["timings"].items() if k.startswith("analyse.") and v >= 0.05},
+        "report_mb": round((out / "report.html").stat().st_size / 2**20, 2),
+        "findings_json_mb": round((out / "findings.json").stat().st_size / 2**20, 2),
+    })
+    return figures
+
+
+def plain_pillow_decode(folder: Path, limit: int = 10_000, repeats: int = 3) -> dict:
+    """Baseline: one process opening and fully decoding the same JPEGs with Pillow (files in page cache)."""
+    files = sorted(folder.rglob("*.jpg"))[:limit]
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for path in files:
+            with Image.open(path) as image:
+                image.convert("RGB")
+        times.append(time.perf_counter() - started)
+    median = statistics.median(times)
+    return {"files": len(files), "median_s": round(median, 2), "images_per_s": round(len(files) / median, 1)}
+
+
+def main() -> None:
+    cifar = cifar10_folder()
+    report: dict = {"machine": {"cores": os.cpu_count()}}
+    with tempfile.TemporaryDirectory(prefix="audit-bench-") as tmp:
+        tmp_path = Path(tmp)
+        print("Plain Pillow decode of the 10,000 CIFAR-10 test JPEGs (one process, median of 3) ...", flush=True)
+        report["pillow_decode_10k"] = plain_pillow_decode(cifar / "test")
+        print(f"  {report['pillow_decode_10k']}", flush=True)
+
+        print("audit run on the 10,000 CIFAR-10 test JPEGs: cold cache, then warm ...", flush=True)
+        cold = audit(cifar / "test", tmp_path / "r10k", tmp_path / "cache10k")
+        warm = audit(cifar / "test", tmp_path / "r10k", tmp_path / "cache10k")
+        report["cifar10_test_10k"] = {"cold": cold, "warm": warm}
+        print(f"  cold: {cold}\n  warm: {warm}", flush=True)
+
+        print("audit run on all 60,000 CIFAR-10 JPEGs (split from the folder layout), cold cache ...", flush=True)
+        full = audit(cifar, tmp_path / "r60k", tmp_path / "cache60k")
+        report["cifar10_all_60k"] = full
+        print(f"  {full}", flush=True)
+
+    try:
+        import bench_duplicates
+    except ImportError:
+        bench_duplicates = None
+    if bench_duplicates is not None:
+        print("Duplicate search on synthetic hashes ...", flush=True)
+        bench_duplicates.run(report)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
+    _print_summary(report)
+
+
+def _print_summary(report: dict) -> None:
+    pillow = report["pillow_decode_10k"]
+    cold = report["cifar10_test_10k"]["cold"]
+    warm = report["cifar10_test_10k"]["warm"]
+    full = report["cifar10_all_60k"]
+    lines = [
+        "",
+        "== dataset-audit benchmark (CIFAR-10 JPEGs, this machine) ==",
+        f"plain Pillow decode, 1 process     : {pillow['images_per_s']:>9,.0f} images/s ({pillow['files']:,} files, median {pillow['median_s']} s)",
+        f"10k audit, cold cache              : {cold['wall_s']:>9} s wall, scan {cold['scan_images_per_s']:,} images/s, peak {cold['peak_rss_mb']} MB, report {cold['report_mb']} MB",
+        f"10k audit, warm cache              : {warm['wall_s']:>9} s wall ({warm['from_cache']:,} from cache, {warm['decoded']} decoded)",
+        f"60k audit, cold cache              : {full['wall_s']:>9} s wall, scan {full['scan_s']} s ({full['scan_images_per_s']:,} images/s), peak {full['peak_rss_mb']} MB, report {full['report_mb']} MB",
+        "60k stages (s)                     : " + ", ".join(f"{k.removeprefix('analyse.')} {v}" for k, v in full["stages_s"].items()),
+    ]
+    for key, value in report.items():
+        if key.startswith("duplicates_"):
+            lines.append(f"{key:<35}: {value}")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
