@@ -70,10 +70,13 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
         timings["scan"] = features.stats.seconds
     data = AuditInput(table=table, features=features, config=config)
     sections = []
+    advance = progress("Analysing", len(analysers)) if progress else None
     for analyser in analysers:
         t0 = time.perf_counter()
         sections.append(_run_one(analyser, data))
         timings[f"analyse.{analyser.name}"] = time.perf_counter() - t0
+        if advance:
+            advance(1)
     _attach_paths(sections, table)
     metrics = {k: v for s in sections for k, v in s.metrics.items()}
     results = [evaluate(g, metrics) for g in gates]
