@@ -182,26 +182,35 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
     return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes()
 
 
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
 def _measure(record: dict[str, Any], rgb: Image.Image, single_channel: bool) -> None:
+    # Plain sums instead of ndarray.mean/std: on CIFAR-sized images the per-call overhead dominates the arithmetic.
     pixels = np.asarray(rgb, dtype=np.float32)
     flat = pixels.reshape(-1, 3)
-    means = flat.mean(axis=0)
-    stds = flat.std(axis=0)
+    count = flat.shape[0]
+    sums = np.add.reduce(flat, axis=0, dtype=np.float64)
+    squares = np.add.reduce(flat * flat, axis=0, dtype=np.float64)
+    means = sums / count
+    stds = np.sqrt(np.maximum(squares / count - means * means, 0.0))
     record.update(mean_r=float(means[0]), mean_g=float(means[1]), mean_b=float(means[2]),
                   std_r=float(stds[0]), std_g=float(stds[1]), std_b=float(stds[2]))
-    luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    record["brightness"] = float(luma.mean())
-    record["contrast"] = float(luma.std())
+    luma = pixels @ _LUMA
+    luma_mean = float(_LUMA @ means)
+    record["brightness"] = luma_mean
+    record["contrast"] = float(np.sqrt(max(float(np.add.reduce(luma * luma, axis=None, dtype=np.float64)) / count
+                                           - luma_mean * luma_mean, 0.0)))
     if luma.shape[0] >= 3 and luma.shape[1] >= 3:
         laplacian = (luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:] - 4 * luma[1:-1, 1:-1])
-        record["sharpness"] = float(laplacian.var())
+        record["sharpness"] = float(np.var(laplacian))
     else:
         record["sharpness"] = 0.0
-    histogram = np.bincount(np.clip(luma, 0, 255).astype(np.uint8).ravel(), minlength=256).astype(np.float64)
-    p = histogram[histogram > 0] / histogram.sum()
+    histogram = np.bincount(luma.astype(np.uint8).ravel(), minlength=256)
+    p = histogram[histogram > 0] / count
     record["entropy"] = float(-(p * np.log2(p)).sum())
     if single_channel:
         record["colourfulness"] = 0.0
     else:
-        record["colourfulness"] = float((np.abs(flat[:, 0] - flat[:, 1]).mean() + np.abs(flat[:, 1] - flat[:, 2]).mean()
-                                         + np.abs(flat[:, 0] - flat[:, 2]).mean()) / 3.0)
+        rolled = np.abs(flat - flat[:, [1, 2, 0]])  # |R-G|, |G-B|, |B-R|
+        record["colourfulness"] = float(np.add.reduce(rolled, axis=None, dtype=np.float64)) / (3 * count)
