@@ -1,0 +1,104 @@
+"""Per-class views: mean and std image of each class, and a seeded random sample of images per class.
+
+Mean and std images are computed from the 16x16 thumbnails (the reporter upscales them for display). Std images of
+all classes share one scale, so a brighter std image means a class that varies more.
+
+Settings, `[tool.dataset-audit.classes]`:
+- per_class (int, default 8): images per class in the random sample (at most config.montage_max).
+- max_classes (int, default 50): classes shown (the largest ones); the rest are named in a note.
+
+Cost: O(n) for the class index; mean/std images read only the thumbnails of the classes shown.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from ..model import Analyser, AuditInput, ImageBlock, ImageGallery, Montage, MontageItem, Section
+
+NAME = "classes"
+UNLABELLED_SAMPLE = 48  # images sampled when there is no label column
+
+
+def class_mean_and_std(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel mean and std (float, 0-255) of a stack of (k, h, w, 3) uint8 thumbnails."""
+    stack = thumbs.astype(np.float64)
+    return stack.mean(axis=0), stack.std(axis=0)
+
+
+def run(data: AuditInput) -> Section:
+    features = data.features
+    assert features is not None
+    section = Section(name=NAME, title="Classes at a glance")
+    ok = features.ok
+    ok_rows = np.flatnonzero(ok)
+    if len(ok_rows) == 0:
+        section.skipped = "no image could be decoded"
+        return section
+    rng = np.random.default_rng(data.config.seed)
+    per_class = max(1, min(int(data.config.option(NAME, "per_class", 8)), data.config.montage_max))
+    max_classes = int(data.config.option(NAME, "max_classes", 50))
+    labels = data.table.labels()
+    if labels is None:
+        picked = np.sort(rng.choice(ok_rows, size=min(UNLABELLED_SAMPLE, len(ok_rows)), replace=False))
+        mean, std = class_mean_and_std(features.thumbs[ok_rows])
+        section.galleries.append(ImageGallery(title="Mean and std image", images=[
+            ImageBlock("mean", _to_uint8(mean), f"{len(ok_rows):,} images"),
+            ImageBlock("std", _to_uint8(std * 255.0 / max(std.max(), 1e-9)), "scaled to its maximum")]))
+        section.montages.append(Montage(title="Random sample", items=[MontageItem(int(r)) for r in picked],
+                                        caption=f"Seeded random sample (seed {data.config.seed}).",
+                                        total=len(ok_rows)))
+        section.summary = f"No label column: a random sample of {len(picked)} of {len(ok_rows):,} images."
+        return section
+
+    ok_labels = np.array(labels, dtype=object)[ok_rows]
+    counts = Counter(ok_labels.tolist())
+    counts.pop("", None)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+    shown = ordered[:max_classes]
+    means, stds = [], []
+    for cls, count in shown:
+        rows = ok_rows[ok_labels == cls]
+        mean, std = class_mean_and_std(features.thumbs[rows])
+        means.append(ImageBlock(str(cls), _to_uint8(mean), f"{count:,} images"))
+        stds.append((cls, count, std))
+        picked = np.sort(rng.choice(rows, size=min(per_class, len(rows)), replace=False))
+        section.montages.append(Montage(title=f"{cls}", items=[MontageItem(int(r)) for r in picked],
+                                        caption=f"{len(picked)} random images of {count:,}", total=count))
+    std_low = min((float(std.min()) for _, _, std in stds), default=0.0)
+    std_top = max((float(std.max()) for _, _, std in stds), default=1.0)
+    std_span = max(std_top - std_low, 1e-9)
+    section.galleries.append(ImageGallery(
+        title="Mean image per class", images=means,
+        caption="Average of each class's 16x16 thumbnails: a class whose mean shows a clear shape or colour is "
+                "framed consistently (or carries a background cue)."))
+    section.galleries.append(ImageGallery(
+        title="Std image per class",
+        images=[ImageBlock(str(cls), _to_uint8((std - std_low) * 255.0 / std_span), f"{count:,} images")
+                for cls, count, std in stds],
+        caption=f"Per-pixel std of each class's thumbnails, all on one scale (black = std {std_low:.0f}, white = "
+                f"{std_top:.0f}, of 255): darker means the class varies less there."))
+    section.summary = (f"{len(ordered)} classes; mean image, std image and {per_class} random images (seed "
+                       f"{data.config.seed}) per class.")
+    if len(ordered) > len(shown):
+        hidden = [str(cls) for cls, _ in ordered[len(shown):]]
+        section.notes.append(f"Showing the {len(shown)} largest of {len(ordered)} classes (classes.max_classes); not "
+                             f"shown: {', '.join(hidden[:30])}{' ...' if len(hidden) > 30 else ''}.")
+    unlabelled = int((ok_labels == "").sum())
+    if unlabelled:
+        section.notes.append(f"{unlabelled:,} decoded images have an empty label and are not in any class view.")
+    return section
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+ANALYSER = Analyser(
+    name=NAME,
+    title="Classes at a glance",
+    run=run,
+    metrics={},
+)
