@@ -161,17 +161,16 @@ def _text_profile(series: pd.Series, name: str) -> ColumnProfile:
         if any(t in python_types for t in ("list", "dict", "ndarray", "tuple")):
             values = series.map(lambda v: v if v is None or isinstance(v, str) else repr(v))
     all_counts = values.value_counts(dropna=False, sort=True)
-    missing_values = [v for v in all_counts.index if _is_missing_scalar(v)]
-    missing = values.isna().to_numpy() | values.isin([v for v in missing_values if v is not None and
-                                                      not (isinstance(v, float) and np.isnan(v))]).to_numpy()
+    missing_keys = _missing_keys(all_counts.index)
+    token_values = [v for v in all_counts.index[missing_keys] if not _is_nan_key(v)]
+    nulls = values.isna().to_numpy()
+    missing = nulls | values.isin(token_values).to_numpy() if token_values else nulls.copy()
     forms: Counter = Counter()
-    for v in missing_values:
-        if not _is_nan_key(v):
-            forms[_missing_form(v)] += int(all_counts[v])
-    nulls = int(values.isna().sum())
-    if nulls:
-        forms["(null)"] = nulls
-    counts = all_counts[[not _is_missing_scalar(v) for v in all_counts.index]]
+    for v in token_values:
+        forms[_missing_form(v)] += int(all_counts[v])
+    if nulls.any():
+        forms["(null)"] = int(nulls.sum())
+    counts = all_counts[~missing_keys]
     string_types = {t: c for t, c in python_types.items() if t in ("str", "str_")}
     profile = ColumnProfile(name=name, dtype=str(series.dtype), n=len(series), missing=missing,
                             missing_forms=forms, kind="text", counts=counts, python_types=python_types,
@@ -191,18 +190,37 @@ def _text_profile(series: pd.Series, name: str) -> ColumnProfile:
     return profile
 
 
+def _missing_keys(index: pd.Index) -> np.ndarray:
+    """Which distinct values are missing (null or a token), vectorised for string columns."""
+    if index.dtype == object:
+        return np.array([_is_missing_scalar(v) for v in index], dtype=bool)
+    keys = pd.Series(index.astype(str), dtype=str).str.strip().str.casefold()
+    return (keys.isin(MISSING_TOKENS).to_numpy() & ~index.isna()) | index.isna()
+
+
 def _is_nan_key(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    if values.dtype == object:
+    if values.dtype == object and not pd.api.types.is_string_dtype(values):
         return values.map(lambda v: v if isinstance(v, str) else ("" if _is_nan_key(v) else str(v)))
     return values.astype(str)
 
 
+def _row_sample(profile: ColumnProfile, values: pd.Series, size: int = 2000) -> pd.Series:
+    """A seeded sample of the non-missing cells, to rule a column out cheaply before parsing all of it."""
+    present = np.flatnonzero(~profile.missing)
+    if present.size > size:
+        present = np.sort(np.random.default_rng(0).choice(present, size, replace=False))
+    return _as_text(values.iloc[present]).str.strip()
+
+
 def _infer_numbers(profile: ColumnProfile, values: pd.Series) -> None:
-    distinct = pd.Series(profile.counts.index, dtype=object)
+    sample = _row_sample(profile, values)
+    if pd.to_numeric(sample, errors="coerce").notna().mean() < MIXED_SHARE - 0.1:
+        return
+    distinct = pd.Series(profile.counts.index)
     texts = _as_text(distinct).str.strip()
     parsed = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64, copy=True)
     ok = np.isfinite(parsed)
@@ -229,11 +247,10 @@ def _infer_numbers(profile: ColumnProfile, values: pd.Series) -> None:
 
 def _infer_dates(profile: ColumnProfile, values: pd.Series) -> None:
     """Dates written as text: pick the format that covers most rows; note when several formats are used."""
-    distinct = _as_text(pd.Series(profile.counts.index, dtype=object)).str.strip()
-    weights = profile.counts.to_numpy()
-    sample = distinct.iloc[:200]
-    if sample.str.match(DATE_SHAPE).mean() < 0.8:
+    if _row_sample(profile, values, 500).str.match(DATE_SHAPE).mean() < MIXED_SHARE - 0.1:
         return
+    distinct = _as_text(pd.Series(profile.counts.index)).str.strip()
+    weights = profile.counts.to_numpy()
     coverage: dict[str, np.ndarray] = {}
     for fmt in DATE_FORMATS:
         parsed = pd.to_datetime(distinct, format=fmt, errors="coerce")

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from ..charts import histogram_trace
 from ..model import Analyser, AuditInput, Chart, Finding, Section, TableBlock
@@ -42,7 +43,7 @@ ID_UNIQUE_SHARE = 0.98
 DEFAULTS = {
     "sentinel_min_count": 3,  # a sentinel value must appear at least this often to be called disguised missing
     "outlier_iqr_k": 3.0,  # outliers lie beyond Q1 - k*IQR or Q3 + k*IQR ...
-    "outlier_robust_z": 3.5,  # ... and have a robust z-score (median/MAD) above this
+    "outlier_robust_z": 3.5,  # ... and a robust z-score (median/MAD) above this (raised for long columns)
     "outlier_max_share": 0.01,  # more than this share beyond the fences = a heavy tail, noted, not listed
     "near_constant_share": 0.99,  # one value in at least this share of the non-missing cells
     "scale_ratio": 1000.0,  # numeric columns whose spreads differ by at least this factor get a scaling hint
@@ -386,7 +387,9 @@ def _outliers(profile: ColumnProfile, disguised: np.ndarray, data: AuditInput) -
         robust_z[usable] = 0.6745 * (values - median) / mad
     beyond = usable & ((numeric < low) | (numeric > high))
     if mad > 0:
-        beyond &= np.abs(robust_z) > float(_option(data, "outlier_robust_z"))
+        # The z limit grows with the column so a clean normal column of 1M values expects < 0.01 flags.
+        z_limit = max(float(_option(data, "outlier_robust_z")), float(norm.isf(0.005 / values.size)))
+        beyond &= np.abs(robust_z) > z_limit
     rows = np.flatnonzero(beyond)
     if rows.size == 0:
         return None, ""
