@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import Analyser
-from . import balance, integrity, properties
+from . import balance, categories, columns, integrity, properties, rows, target_leakage
 
 
 def _build(entries: list[Analyser]) -> list[Analyser]:
@@ -24,6 +24,10 @@ REGISTRY: list[Analyser] = _build([
     integrity.ANALYSER,
     balance.ANALYSER,
     properties.ANALYSER,
+    columns.ANALYSER,
+    categories.ANALYSER,
+    rows.ANALYSER,
+    target_leakage.ANALYSER,
 ])
 
 
