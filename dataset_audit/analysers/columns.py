@@ -581,7 +581,7 @@ ANALYSER = Analyser(
         "columns.outlier_count": "numeric cells far outside their column's usual range (IQR fences and robust z-score)",
         "columns.constant_count": "columns holding a single value",
         "columns.near_constant_count": "columns where one value fills at least near_constant_share of the cells",
-        "columns.id_like_count": "columns whose every value is unique (identifiers)",
+        "columns.id_like_count": "identifier columns (at least 98% distinct text, or unique whole numbers 1..n or in order)",
         "columns.mojibake_count": "cells with garbled text from a wrong decoding (e.g. 'CafÃ©')",
     },
 )

@@ -294,9 +294,10 @@ def _row_order(labels: np.ndarray, positions: np.ndarray, limit: float, from_fol
     if ratio >= limit:
         return ratio
     if from_folders:
+        # The loader walked the class folders in order: the order is ours, not the user's, so it does not count.
         section.notes.append("Rows follow the folder layout, so they are grouped by class by construction; "
                              "shuffle before splitting or batching.")
-        return ratio
+        return 1.0
     starts = np.r_[0, np.flatnonzero(changes) + 1]
     ends = np.r_[starts[1:] - 1, m - 1]
     shown = [{"label": str(labels[s]), "first_row": int(positions[s]), "last_row": int(positions[e])}
@@ -320,6 +321,7 @@ ANALYSER = Analyser(
                                     "alone (0 chance, 1 perfect; class folders not counted)",
         "leakage.target_column_count": "columns that predict the label with a score >= score_threshold",
         "leakage.label_in_name_count": "id/name/path columns that spell out the class (class folders not counted)",
-        "leakage.label_order_runs_ratio": "label runs in file order / runs expected when shuffled (~1 random, ~0 sorted)",
+        "leakage.label_order_runs_ratio": "label runs in file order / runs expected when shuffled (~1 random, ~0 sorted; "
+                                          "1 for folder layouts, whose order the loader sets)",
     },
 )

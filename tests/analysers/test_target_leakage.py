@@ -113,6 +113,7 @@ def test_folder_layout_tables_are_sorted_by_construction():
     section = audit(frame, split_col=None, notes=["Read the folder layout of /x: label = class folder."])
     assert [f.severity for f in section.findings] == ["info"]  # the class folders, nothing about row order
     assert any("folder layout" in note for note in section.notes)
+    assert section.metrics["leakage.label_order_runs_ratio"] == 1.0
 
 
 def test_digit_labels_do_not_match_numbers_in_file_names():
