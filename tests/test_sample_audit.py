@@ -85,3 +85,43 @@ def test_report_has_every_section_and_montages(audit):
     for analyser in audit["analysers"]:
         assert f'id="section-{analyser["name"]}"' in html
     assert html.count('<figure class="tile"') >= 10
+
+
+@pytest.mark.parametrize(("planted_kind", "analyser", "finding_kind"), [
+    ("missing_value", "columns", "missing"),
+    ("disguised_missing", "columns", "disguised_missing"),
+    ("numbers_as_text", "columns", "numbers_as_text"),
+    ("numeric_outlier", "columns", "outliers"),
+    ("mojibake", "columns", "mojibake"),
+    ("inconsistent_category", "categories", "inconsistent_category"),
+    ("inconsistent_label", "categories", "inconsistent_category"),
+    ("duplicate_row", "rows", "duplicate_rows"),
+    ("conflicting_row", "rows", "conflicting_labels"),
+])
+def test_planted_metadata_problems_found_on_their_rows(audit, planted, planted_kind, analyser, finding_kind):
+    found = findings_of(audit, analyser, finding_kind)
+    for entry in planted_of(planted, planted_kind):
+        column = entry["detail"].get("column")
+        candidates = [f for f in found if column is None or f["detail"].get("column") == column]
+        assert candidates, f"no {finding_kind} finding for column {column!r}"
+        if planted_kind == "inconsistent_category" or planted_kind == "inconsistent_label":
+            # The finding lists the minority spellings; the planted rows are those variants.
+            assert any(set(f["rows"]) & set(entry["rows"]) for f in candidates)
+        else:
+            assert covered(candidates, entry["rows"]), (planted_kind, entry["rows"], [f["rows"] for f in candidates])
+
+
+@pytest.mark.parametrize(("planted_kind", "finding_kind"), [
+    ("leaky_column", "leaky_column"), ("constant_column", "constant"), ("id_column", "id_like"),
+    ("dates_as_text", "dates_as_text"),
+])
+def test_planted_column_problems_name_the_column(audit, planted, planted_kind, finding_kind):
+    column = planted_of(planted, planted_kind)[0]["detail"]["column"]
+    kinds = {f["kind"] for f in audit["findings"] if f["detail"].get("column") == column}
+    assert finding_kind in kinds, (column, kinds)
+
+
+def test_nothing_reported_that_was_not_planted(audit):
+    kinds = {f["kind"] for f in audit["findings"]}
+    assert "label_order" not in kinds  # rows are shuffled
+    assert "encoding" not in kinds  # the CSV is UTF-8
