@@ -1,0 +1,110 @@
+"""Embedding: planted outliers and a mislabelled look-alike are found; the t-SNE explorer shows the capped sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dataset_audit.analysers import embedding
+from dataset_audit.config import Config
+from dataset_audit.dataset import Table
+from dataset_audit.model import AuditInput, Section
+from dataset_audit.scan import Features
+
+PER_CLASS = 40
+COLOURS = {"red": (200, 50, 40), "blue": (40, 60, 200), "green": (50, 190, 60)}
+
+
+def thumb(rng: np.random.Generator, colour: tuple[int, int, int]) -> np.ndarray:
+    base = np.array(colour, dtype=np.float64)[None, None, :]
+    gradient = np.linspace(-30, 30, 16)[None, :, None] * rng.uniform(0.5, 1.5)
+    return np.clip(base + gradient + rng.normal(0, 12, size=(16, 16, 3)), 0, 255).astype(np.uint8)
+
+
+def make_input(thumbs: list[np.ndarray], labels: list[str], **config) -> AuditInput:
+    n = len(labels)
+    features = Features.from_records([{"status": "ok"}] * n, thumbs=np.stack(thumbs))
+    frame = pd.DataFrame({"path": [f"img/{i:03d}.png" for i in range(n)], "label": labels,
+                          "camera": ["A long camera name that should be cut short in the hover text" * 2] * n})
+    table = Table(frame=frame, source="t.csv", root=Path("."), path_col="path", label_col="label")
+    return AuditInput(table=table, features=features, config=Config(**config))
+
+
+@pytest.fixture(scope="module")
+def planted() -> tuple[Section, dict[str, int]]:
+    rng = np.random.default_rng(0)
+    thumbs, labels = [], []
+    for name, colour in COLOURS.items():
+        for _ in range(PER_CLASS):
+            thumbs.append(thumb(rng, colour))
+            labels.append(name)
+    rows = {"mislabelled": len(labels)}
+    thumbs.append(thumb(rng, COLOURS["blue"]))  # looks blue, labelled red
+    labels.append("red")
+    rows["outlier"] = len(labels)
+    checker = np.zeros((16, 16, 3), dtype=np.uint8)
+    checker[::2, ::2] = 255
+    checker[1::2, 1::2] = 255
+    thumbs.append(checker)  # unlike anything
+    labels.append("green")
+    data = make_input(thumbs, labels, tsne_max=50, montage_max=12)
+    return embedding.run(data), rows
+
+
+def rows_of(section: Section, kind: str) -> list[int]:
+    return [row for finding in section.findings if finding.kind == kind for row in finding.rows]
+
+
+def test_planted_outlier_is_found(planted):
+    section, rows = planted
+    assert rows["outlier"] in rows_of(section, "outlier")
+    scopes = {f.detail["scope"] for f in section.findings if f.kind == "outlier" and rows["outlier"] in f.rows}
+    assert scopes == {"global", "class"}
+    assert section.metrics["embedding.outlier_count"] >= 1
+
+
+def test_mislabelled_look_alike_is_found(planted):
+    section, rows = planted
+    finding = next(f for f in section.findings if f.kind == "label_disagreement")
+    assert finding.rows == [rows["mislabelled"]]
+    assert finding.detail["neighbour_label"] == ["blue"]
+    assert section.metrics["embedding.label_disagreement_count"] == 1
+
+
+def test_typical_images_are_not_flagged(planted):
+    section, rows = planted
+    flagged = set(rows_of(section, "outlier")) | set(rows_of(section, "label_disagreement"))
+    assert flagged <= set(rows.values())
+
+
+def test_explorer_holds_the_capped_seeded_sample(planted):
+    section, _ = planted
+    explorer = section.explorers[0]
+    n = 3 * PER_CLASS + 2
+    assert len(explorer.rows) == len(explorer.x) == len(explorer.y) == len(explorer.hover) == 50
+    assert len(set(explorer.rows)) == 50 and max(explorer.rows) < n
+    assert section.metrics["embedding.tsne_points"] == 50
+    assert "50 of 122" in explorer.caption
+    assert all(len(text) < 200 for text in explorer.hover)
+    assert set(explorer.colour) <= set(COLOURS)
+
+
+def test_neighbours_skip_the_query_even_among_exact_duplicates():
+    vectors = np.zeros((5, 2), dtype=np.float32)
+    indices, distances = embedding.neighbours(vectors, np.arange(5), k=3, jobs=1)
+    assert all(i not in row for i, row in enumerate(indices.tolist()))
+    assert distances.shape == (5, 3)
+
+
+def test_unlabelled_data_gets_outliers_and_a_map_but_no_disagreement():
+    rng = np.random.default_rng(1)
+    thumbs = [thumb(rng, COLOURS["red"]) for _ in range(30)]
+    data = make_input(thumbs, [""] * 30)
+    data.table.label_col = None
+    section = embedding.run(data)
+    assert "embedding.label_disagreement_count" in section.metrics
+    assert rows_of(section, "label_disagreement") == []
+    assert len(section.explorers[0].rows) == 30
