@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..model import Analyser
-from . import balance, categories, columns, integrity, properties, rows, target_leakage
+from . import (balance, categories, classviews, columns, embedding, integrity, pixels, properties, quality, rows,
+               target_leakage)
 
 
 def _build(entries: list[Analyser]) -> list[Analyser]:
@@ -28,6 +29,10 @@ REGISTRY: list[Analyser] = _build([
     categories.ANALYSER,
     rows.ANALYSER,
     target_leakage.ANALYSER,
+    quality.ANALYSER,
+    pixels.ANALYSER,
+    classviews.ANALYSER,
+    embedding.ANALYSER,
 ])
 
 
