@@ -25,7 +25,6 @@ Cost: PCA O(n x 768 x dims); kNN O(min(n, knn_max) x n x dims), blocked; t-SNE o
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import numpy as np
