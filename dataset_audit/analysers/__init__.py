@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from ..model import Analyser
-from . import (balance, categories, classviews, columns, embedding, integrity, pixels, properties, quality, rows,
-               target_leakage)
+from . import (
+    balance,
+    categories,
+    classviews,
+    columns,
+    embedding,
+    integrity,
+    pixels,
+    properties,
+    quality,
+    rows,
+    target_leakage,
+)
 
 
 def _build(entries: list[Analyser]) -> list[Analyser]:
