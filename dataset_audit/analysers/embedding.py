@@ -111,7 +111,7 @@ def _hover(data: AuditInput, rows: np.ndarray) -> list[str]:
         if labels is not None:
             parts.append(f"label: {labels[r]}")
         parts += [f"{c}: {str(values[r])[:HOVER_CHARS]}" for c, values in columns.items()]
-        texts.append("<br>".join(parts))
+        texts.append("\n".join(parts))
     return texts
 
 

@@ -23,7 +23,7 @@ from .thumbnails import array_uri, make_thumbnails
 FINDINGS_SHOWN_PER_SECTION = 100
 THUMBS_PER_FINDING = 8
 MONTAGE_SIDE = 96
-EXPLORER_SIDE = 64
+EXPLORER_SIDE = 40
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 GENERATOR = "dataset-audit"
 
