@@ -125,3 +125,22 @@ def test_nothing_reported_that_was_not_planted(audit):
     kinds = {f["kind"] for f in audit["findings"]}
     assert "label_order" not in kinds  # rows are shuffled
     assert "encoding" not in kinds  # the CSV is UTF-8
+
+
+@pytest.mark.parametrize(("planted_kind", "finding_kind"), [
+    ("dark", "dark"), ("bright", "bright"), ("blurry", "blurry"), ("low_information", "low_information"),
+    ("odd_size", "odd_size"), ("grayscale_concentrated", "grayscale"),
+])
+def test_planted_quality_problems_found(audit, planted, planted_kind, finding_kind):
+    found = findings_of(audit, "quality", finding_kind)
+    for entry in planted_of(planted, planted_kind):
+        assert covered(found, entry["rows"]), (planted_kind, entry["rows"], [f["rows"] for f in found])
+
+
+def test_planted_outliers_and_most_mislabels_found(audit, planted):
+    outliers = {r for f in findings_of(audit, "embedding", "outlier") for r in f["rows"]}
+    for entry in planted_of(planted, "outlier"):
+        assert set(entry["rows"]) <= outliers
+    suspicious = outliers | {r for f in findings_of(audit, "embedding", "label_disagreement") for r in f["rows"]}
+    mislabelled = [r for entry in planted_of(planted, "mislabelled") for r in entry["rows"]]
+    assert sum(r in suspicious for r in mislabelled) >= 4, (mislabelled, sorted(suspicious))

@@ -56,6 +56,10 @@ MIN_SCALE = {"brightness": 10.0, "relative_sharpness": 0.1, "laplacian": 0.1, "e
 # Absolute clamps: an image is never "dark" above DARK_CEILING, never "bright" below BRIGHT_FLOOR, ...
 DARK_CEILING = 60.0
 BRIGHT_FLOOR = 200.0
+# ... and, when the dataset's spread is so wide that the derived threshold falls outside 0-255, an image darker
+# than DARK_FLOOR (or brighter than BRIGHT_CEILING) is still flagged: it is nearly black (white) whatever the data.
+DARK_FLOOR = 12.0
+BRIGHT_CEILING = 240.0
 RELATIVE_SHARPNESS_CEILING = 0.25
 LAPLACIAN_CEILING = 100.0
 ENTROPY_CEILING = 5.0  # bits; a full-range photo has 7-8
@@ -106,7 +110,7 @@ def _option(data: AuditInput, key: str) -> float | None:
 
 def _flag_below(kind: str, rows: np.ndarray, scores: np.ndarray, transformed: np.ndarray, data: AuditInput,
                 override_key: str, clamp: float, to_score, scale_key: str, score_name: str,
-                eligible: np.ndarray | None = None) -> Flag:
+                eligible: np.ndarray | None = None, floor: float | None = None) -> Flag:
     """Flag rows whose score is at or below a threshold: config override, else median - z*MAD clamped."""
     override = _option(data, override_key)
     if override is not None:
@@ -118,8 +122,12 @@ def _flag_below(kind: str, rows: np.ndarray, scores: np.ndarray, transformed: np
                                              MIN_SCALE[scale_key])
         derived = to_score(centre - z * scale)
         threshold = min(derived, clamp)
+        if floor is not None:
+            threshold = max(threshold, floor)
         derivation = (f"median {to_score(centre):.4g} and {z:g} robust deviations below it = {derived:.4g} "
-                      f"(from this dataset)" + (f", capped at {clamp:g}" if derived > clamp else ""))
+                      f"(from this dataset)" + (f", capped at {clamp:g}" if derived > clamp else "")
+                      + (f", raised to {floor:g} (the data spread is too wide to derive one)"
+                         if floor is not None and derived < floor else ""))
     hit = scores <= threshold
     if eligible is not None:
         hit &= eligible
@@ -130,7 +138,7 @@ def _flag_below(kind: str, rows: np.ndarray, scores: np.ndarray, transformed: np
 
 def _dark_bright(data: AuditInput, rows: np.ndarray, brightness: np.ndarray) -> list[Flag]:
     dark = _flag_below("dark", rows, brightness, brightness, data, "dark_max", DARK_CEILING, lambda v: v,
-                       "brightness", "brightness")
+                       "brightness", "brightness", floor=DARK_FLOOR)
     override = _option(data, "bright_min")
     if override is not None:
         threshold, derivation = override, f"set in config (quality.bright_min = {override:g})"
@@ -138,9 +146,11 @@ def _dark_bright(data: AuditInput, rows: np.ndarray, brightness: np.ndarray) -> 
         z = _z(data, "bright")
         centre, scale = _robust_centre_scale(brightness, MIN_SCALE["brightness"])
         derived = centre + z * scale
-        threshold = max(derived, BRIGHT_FLOOR)
+        threshold = min(max(derived, BRIGHT_FLOOR), BRIGHT_CEILING)
         derivation = (f"median {centre:.4g} and {z:g} robust deviations above it = {derived:.4g} (from this dataset)"
-                      + (f", raised to {BRIGHT_FLOOR:g}" if derived < BRIGHT_FLOOR else ""))
+                      + (f", raised to {BRIGHT_FLOOR:g}" if derived < BRIGHT_FLOOR else "")
+                      + (f", lowered to {BRIGHT_CEILING:g} (the data spread is too wide to derive one)"
+                         if derived > BRIGHT_CEILING else ""))
     hit = brightness >= threshold
     order = np.argsort(-brightness[hit], kind="stable")
     bright = Flag("bright", rows[hit][order], brightness[hit][order], "brightness", f"brightness >= {threshold:.4g}",
