@@ -92,7 +92,7 @@ def _distinct_pairs(values: np.ndarray, radius: int) -> tuple[np.ndarray, np.nda
     layout = _chunk_layout()
     chunk_radius = radius // CHUNKS
     keys = [_chunk_values(values, shift, width) for shift, width in layout]
-    found_left, found_right, found_dist = [], [], []
+    found_left, found_right, found_dist = [empty], [empty], [empty.astype(np.int8)]
     for c, (_, width) in enumerate(layout):
         for left, right in _chunk_candidates(keys[c], width, chunk_radius):
             dist = popcount(values[left] ^ values[right])

@@ -62,6 +62,11 @@ def test_group_members_largest_first_without_singletons() -> None:
     assert [g.tolist() for g in groups] == [[2, 4, 5], [0, 6]]
 
 
+def test_far_apart_hashes_give_no_pairs() -> None:
+    pairs = neardup.hamming_pairs(np.array([0, -1, 0x00FF_00FF_00FF_00FF], dtype=np.int64), 8)
+    assert len(pairs) == 0 and pairs.left.dtype == np.int64
+
+
 def test_rejects_a_radius_outside_the_hash() -> None:
     with pytest.raises(ValueError):
         neardup.hamming_pairs(np.zeros(3, dtype=np.int64), 64)

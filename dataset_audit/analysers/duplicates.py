@@ -1,0 +1,283 @@
+"""Duplicates and leakage: the same file listed twice, exact copies, near duplicates, and copies across splits.
+
+Matches, all between rows whose image decoded:
+- same_file: two rows naming the same file (Features.file_ids); reported on their own, not as image duplicates.
+- exact: identical file bytes (byte_hash) or identical decoded pixels (pixel_hash: re-encoded, renamed, converted).
+- near: either (a) the normalised-thumbnail ratio test: d(i, j) / d(i, 10th nearest) <= `max_ratio` (see
+  dataset_audit.signature; catches re-crops, shifts, colour and contrast changes), or (b) pHash within
+  `phash_radius` bits AND thumbnail distance <= `phash_confirm_distance` (catches many re-crops of one shot, where
+  the ratio test fails because the 10th nearest neighbour is another copy).
+Matched rows are joined into connected groups. A group with several labels is also a conflicting_labels finding; a
+group with a train row and a val/test row is also a leakage finding.
+
+Settings ([tool.dataset-audit.duplicates]): max_ratio (default 0.6), phash_radius (8), phash_confirm_distance
+(0.5), montage_groups (40). High recall: max_ratio = 0.7, phash_confirm_distance = 0.6 (more true copies, more
+look-alikes). Precision first: max_ratio = 0.5, phash_radius = 6. max_ratio = 0 and phash_radius = -1 turn near
+duplicates off.
+
+Growth: hashing groups O(n log n); pHash pairs by multi-index search (dataset_audit.neardup); the thumbnail
+search is linear in n for a fixed cell size (dataset_audit.signature). Nothing is quadratic in the rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import neardup, signature
+from ..model import Analyser, AuditInput, Finding, Montage, MontageItem, Section, TableBlock
+
+NAME = "duplicates"
+DEFAULTS = {"max_ratio": 0.6, "phash_radius": 8, "phash_confirm_distance": 0.5, "montage_groups": 40}
+DETAIL_PAIRS_MAX = 50  # matched pairs listed in a finding's detail
+
+
+def _equal_value_edges(values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges linking each of `rows` to the first of `rows` with the same value (a star per value)."""
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(values[rows], return_index=True, return_inverse=True)
+    head = rows[first[inverse]]
+    repeated = head != rows
+    return head[repeated], rows[repeated]
+
+
+def _near_edges(data: AuditInput, files: np.ndarray, settings: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Near-duplicate pairs among the file representatives `files`: (left, right, score, how) arrays."""
+    features = data.features
+    assert features is not None
+    lefts, rights, scores, hows = [], [], [], []
+    if settings["max_ratio"] > 0 and len(files) > 2:
+        valid = np.zeros(len(features), dtype=bool)
+        valid[files] = True
+        neighbours = signature.nearest_neighbours(features.thumbs, valid)
+        left, right, score = neighbours.pairs(settings["max_ratio"])
+        lefts.append(left), rights.append(right), scores.append(score), hows.append(np.full(len(left), "thumbnail"))
+    if settings["phash_radius"] >= 0 and len(files) > 1:
+        hashes = features.frame["phash"].to_numpy()[files]
+        pairs = neardup.hamming_pairs(hashes, int(settings["phash_radius"]))
+        left, right = files[pairs.left], files[pairs.right]
+        distance = signature.pair_distances(features.thumbs, left, right)
+        keep = distance <= settings["phash_confirm_distance"]
+        lefts.append(left[keep]), rights.append(right[keep]), scores.append(distance[keep])
+        hows.append(np.full(int(keep.sum()), "phash"))
+    if not lefts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.float32), np.zeros(0, dtype=str)
+    return np.concatenate(lefts), np.concatenate(rights), np.concatenate(scores), np.concatenate(hows)
+
+
+def _settings(data: AuditInput) -> dict:
+    return {key: type(default)(data.config.option(NAME, key, default)) for key, default in DEFAULTS.items()}
+
+
+def run(data: AuditInput) -> Section:
+    features = data.features
+    assert features is not None
+    settings = _settings(data)
+    n = len(features)
+    frame = features.frame
+    section = Section(name=NAME, title="Duplicates and leakage")
+    labels = data.table.labels()
+    splits = data.table.splits()
+    ok_rows = np.flatnonzero(features.ok)
+    file_ids = np.asarray(features.file_ids)
+
+    # 1. The same file named by several rows.
+    same_left, same_right = _equal_value_edges(file_ids, ok_rows)
+    same_groups = _groups(n, same_left, same_right)
+    # One row per file from here on: a file listed twice is not an image duplicate of itself.
+    files = ok_rows[np.unique(file_ids[ok_rows], return_index=True)[1]] if len(ok_rows) else ok_rows
+    # 2. Exact copies: bytes, then pixels.
+    byte_left, byte_right = _equal_value_edges(frame["byte_hash"].to_numpy(), files)
+    pixel_left, pixel_right = _equal_value_edges(frame["pixel_hash"].to_numpy(), files)
+    exact_left, exact_right = np.concatenate([byte_left, pixel_left]), np.concatenate([byte_right, pixel_right])
+    exact_groups = _groups(n, exact_left, exact_right)
+    exact_component = neardup.connected_groups(n, exact_left, exact_right) if n else np.zeros(0, dtype=np.int64)
+    # 3. Near copies (a match between two exact copies of one image says nothing new).
+    near_left, near_right, near_score, near_how = _near_edges(data, files, settings)
+    new = exact_component[near_left] != exact_component[near_right]
+    near_left, near_right, near_score, near_how = near_left[new], near_right[new], near_score[new], near_how[new]
+    # Every kind of match together: the groups findings and leakage are about.
+    all_left = np.concatenate([same_left, exact_left, near_left])
+    all_right = np.concatenate([same_right, exact_right, near_right])
+    component = neardup.connected_groups(n, all_left, all_right) if n else np.zeros(0, dtype=np.int64)
+    groups = neardup.group_members(component)
+
+    rows_of_file = _rows_by_file(file_ids, ok_rows)
+    for group in same_groups:
+        section.findings.append(Finding(
+            analyser=NAME, kind="same_file", severity="warning",
+            message=f"the same file is listed in {len(group)} rows", rows=group.tolist(),
+        ))
+    for group in exact_groups:
+        members = _with_same_file_rows(group, file_ids, rows_of_file)
+        how = "identical bytes" if np.all(frame["byte_hash"].to_numpy()[group] == frame["byte_hash"].iat[group[0]]) \
+            else "identical pixels"
+        section.findings.append(Finding(
+            analyser=NAME, kind="exact_duplicate", severity="warning",
+            message=f"{len(group)} files are exact copies ({how})", rows=members.tolist(),
+            detail={"files": len(group), "match": how},
+        ))
+    near_groups, near_pairs = [], _pairs_by_component(component, near_left, near_right, near_score, near_how)
+    for group in groups:
+        cid = int(component[group[0]])
+        if cid not in near_pairs:
+            continue  # only same-file or exact links
+        near_groups.append(group)
+        pairs = near_pairs[cid]
+        kinds = sorted({how for *_, how in pairs})
+        section.findings.append(Finding(
+            analyser=NAME, kind="near_duplicate", severity="warning",
+            message=f"{len(group)} images are near duplicates of each other (matched by {', '.join(kinds)})",
+            rows=group.tolist(),
+            detail={"pairs": [{"rows": [a, b], "score": round(s, 3), "by": how}
+                              for a, b, s, how in pairs[:DETAIL_PAIRS_MAX]],
+                    "exact_copies_inside": int(len(np.unique(exact_component[group])) < len(group))},
+        ))
+
+    conflicting = _conflicting_label_groups(groups, labels)
+    for group, names in conflicting:
+        section.findings.append(Finding(
+            analyser=NAME, kind="conflicting_labels", severity="error",
+            message=f"duplicate images carry different labels: {', '.join(sorted(names))}", rows=group.tolist(),
+            detail={"labels": {str(r): labels[r] for r in group.tolist()}},
+        ))
+    leaked_rows, non_train = _leakage(section, groups, splits)
+
+    exact_count = sum(len(g) - 1 for g in exact_groups)
+    near_count = sum(len(g) - 1 for g in near_groups)
+    section.metrics = {
+        "duplicates.same_file_count": sum(len(g) - 1 for g in same_groups),
+        "duplicates.exact_count": exact_count,
+        "duplicates.exact_rate": exact_count / n if n else 0.0,
+        "duplicates.near_count": near_count,
+        "duplicates.near_rate": near_count / n if n else 0.0,
+        "duplicates.group_count": len(groups),
+        "duplicates.conflicting_label_groups": len(conflicting),
+        "leakage.cross_split_count": leaked_rows,
+        "leakage.cross_split_rate": leaked_rows / non_train if non_train else 0.0,
+    }
+    _describe(section, data, settings, groups, component, near_pairs, exact_groups, same_groups, splits, labels)
+    return section
+
+
+def _groups(n: int, left: np.ndarray, right: np.ndarray) -> list[np.ndarray]:
+    if n == 0 or len(left) == 0:
+        return []
+    return neardup.group_members(neardup.connected_groups(n, left, right))
+
+
+def _rows_by_file(file_ids: np.ndarray, rows: np.ndarray) -> dict[int, list[int]]:
+    by_file: dict[int, list[int]] = {}
+    for row in rows.tolist():
+        by_file.setdefault(int(file_ids[row]), []).append(row)
+    return by_file
+
+
+def _with_same_file_rows(group: np.ndarray, file_ids: np.ndarray, rows_of_file: dict[int, list[int]]) -> np.ndarray:
+    return np.array(sorted({r for row in group.tolist() for r in rows_of_file[int(file_ids[row])]}), dtype=np.int64)
+
+
+def _pairs_by_component(component: np.ndarray, left: np.ndarray, right: np.ndarray, score: np.ndarray,
+                        how: np.ndarray) -> dict[int, list[tuple[int, int, float, str]]]:
+    """Near pairs grouped by the component they fall in, best score first within each."""
+    by_component: dict[int, list[tuple[int, int, float, str]]] = {}
+    order = np.argsort(score, kind="stable")
+    for a, b, s, h in zip(left[order].tolist(), right[order].tolist(), score[order].tolist(), how[order].tolist(),
+                          strict=True):
+        by_component.setdefault(int(component[a]), []).append((a, b, float(s), h))
+    return by_component
+
+
+def _conflicting_label_groups(groups: list[np.ndarray], labels: list[str] | None) -> list[tuple[np.ndarray, set]]:
+    if labels is None:
+        return []
+    out = []
+    for group in groups:
+        names = {labels[r] for r in group.tolist() if labels[r] != ""}
+        if len(names) > 1:
+            out.append((group, names))
+    return out
+
+
+def _leakage(section: Section, groups: list[np.ndarray], splits: list[str] | None) -> tuple[int, int]:
+    """Adds a leakage finding per group with rows in train and in another split; (leaked non-train rows, non-train)."""
+    if splits is None:
+        return 0, 0
+    split_array = np.array(splits, dtype=object)
+    non_train = int(np.sum((split_array != "train") & (split_array != "")))
+    leaked = 0
+    for group in groups:
+        group_splits = split_array[group]
+        train = group[group_splits == "train"]
+        others = group[(group_splits != "train") & (group_splits != "")]
+        if len(train) == 0 or len(others) == 0:
+            continue
+        leaked += len(others)
+        section.findings.append(Finding(
+            analyser=NAME, kind="leakage", severity="error",
+            message=(f"{len(others)} {'/'.join(sorted(set(split_array[others].tolist())))} image(s) have a duplicate "
+                     f"in train ({len(train)} train row(s))"),
+            rows=sorted(group.tolist()),
+            detail={"train_rows": train.tolist(), "other_rows": others.tolist()},
+        ))
+    return leaked, non_train
+
+
+def _describe(section: Section, data: AuditInput, settings: dict, groups: list[np.ndarray], component: np.ndarray,
+              near_pairs: dict, exact_groups: list[np.ndarray], same_groups: list[np.ndarray],
+              splits: list[str] | None, labels: list[str] | None) -> None:
+    metrics = section.metrics
+    section.summary = (
+        f"{metrics['duplicates.exact_count']:,} exact and {metrics['duplicates.near_count']:,} near-duplicate rows "
+        f"beyond the first of their group ({metrics['duplicates.near_rate']:.2%} near), in {len(groups):,} groups; "
+        f"{metrics['duplicates.conflicting_label_groups']:,} groups with conflicting labels"
+        + (f"; {metrics['leakage.cross_split_count']:,} val/test rows with a copy in train "
+           f"({metrics['leakage.cross_split_rate']:.2%})." if splits is not None else "; no split column, so no "
+           "leakage check.")
+    )
+    section.tables.append(TableBlock(
+        title="Duplicates by kind", columns=["kind", "groups", "rows beyond the first"],
+        rows=[["same file listed twice", len(same_groups), metrics["duplicates.same_file_count"]],
+              ["exact copy (bytes or pixels)", len(exact_groups), metrics["duplicates.exact_count"]],
+              ["near duplicate", sum(1 for g in groups if int(component[g[0]]) in near_pairs),
+               metrics["duplicates.near_count"]]],
+    ))
+    section.notes.append(
+        f"Near duplicates: thumbnail ratio <= {settings['max_ratio']} (distance to the match / distance to the "
+        f"{signature.RATIO_RANK}th nearest image), or pHash within {settings['phash_radius']} bits confirmed by a "
+        f"thumbnail distance <= {settings['phash_confirm_distance']}. For higher recall set "
+        "[tool.dataset-audit.duplicates] max_ratio = 0.7 and phash_confirm_distance = 0.6."
+    )
+    cap = int(settings["montage_groups"])
+    for number, group in enumerate(groups[:cap], start=1):
+        group_labels = sorted({labels[r] for r in group.tolist()}) if labels else []
+        group_splits = sorted({splits[r] for r in group.tolist()}) if splits else []
+        title = f"Group {number}: {len(group)} images"
+        if len(group_labels) > 1:
+            title += f", labels {' / '.join(group_labels)}"
+        if len(group_splits) > 1:
+            title += f", splits {' / '.join(group_splits)}"
+        section.montages.append(Montage(
+            title=title, items=[MontageItem(int(r)) for r in group[: data.config.montage_max]], total=len(group),
+        ))
+    if len(groups) > cap:
+        section.notes.append(f"Showing the {cap} largest of {len(groups):,} groups; findings.json lists every group.")
+
+
+ANALYSER = Analyser(
+    name=NAME,
+    title="Duplicates and leakage",
+    run=run,
+    metrics={
+        "duplicates.same_file_count": "rows naming a file that an earlier row already names",
+        "duplicates.exact_count": "distinct files that are exact copies (bytes or pixels) of an earlier file",
+        "duplicates.exact_rate": "exact_count / rows",
+        "duplicates.near_count": "rows in a near-duplicate group that are not the group's first row",
+        "duplicates.near_rate": "near_count / rows",
+        "duplicates.group_count": "groups of rows matched by any kind of duplicate",
+        "duplicates.conflicting_label_groups": "duplicate groups whose members carry different labels",
+        "leakage.cross_split_count": "val/test rows with an exact or near duplicate in train",
+        "leakage.cross_split_rate": "cross_split_count / val+test rows",
+    },
+)

@@ -1,0 +1,171 @@
+"""Duplicates analyser: planted exact, re-encoded, near (shifted, re-cropped, colour-shifted), conflicting-label and
+cross-split copies are found with the right rows; distinct images are not flagged."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from dataset_audit.analysers import duplicates
+from dataset_audit.config import Config
+from dataset_audit.dataset import Table
+from dataset_audit.model import AuditInput, Section
+from dataset_audit.scan import scan_images
+
+DISTINCT = 30  # unrelated images around the planted ones, so the ratio test has neighbours to compare with
+
+
+def scene(seed: int, size: int = 64) -> Image.Image:
+    """A photo-like image: most energy in large shapes, less in finer detail (like real photos, unlike pure noise)."""
+    rng = np.random.default_rng(seed)
+    layers = [(5, 1.0), (9, 0.45), (17, 0.2)]  # (grid cells across, amplitude)
+    pixels = np.zeros((size, size, 3))
+    for cells, amplitude in layers:
+        grid = rng.uniform(0, 255, size=(cells, cells, 3)).astype(np.uint8)
+        pixels += amplitude * np.asarray(Image.fromarray(grid).resize((size, size), Image.Resampling.BICUBIC), float)
+    pixels = (pixels - pixels.mean()) / pixels.std() * 50 + 128
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def shifted(image: Image.Image, dx: int, dy: int) -> Image.Image:
+    """The same shot moved by (dx, dy) pixels (a 2-pixel border is cut off so nothing has to be invented)."""
+    width, height = image.size
+    return image.crop((2 + dx, 2 + dy, width - 2 + dx, height - 2 + dy))
+
+
+def recropped(image: Image.Image, keep: float = 0.92) -> Image.Image:
+    width, height = image.size
+    box = (0, 0, int(width * keep), int(height * keep))
+    return image.crop(box).resize(image.size, Image.Resampling.BICUBIC)
+
+
+def jittered(image: Image.Image) -> Image.Image:
+    pixels = np.asarray(image, dtype=np.float64) * np.array([1.15, 0.95, 0.85]) + 12
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def build(tmp_path: Path, entries: list[tuple[str, str, str]], options: dict | None = None) -> AuditInput:
+    """entries: (file name, label, split); files must already exist under tmp_path/images."""
+    frame = pd.DataFrame({"path": [f"images/{name}" for name, _, _ in entries],
+                          "label": [label for _, label, _ in entries],
+                          "split": [split for _, _, split in entries]})
+    table = Table(frame=frame, source=str(tmp_path / "t.csv"), root=tmp_path, path_col="path", label_col="label",
+                  split_col="split")
+    features = scan_images(table.resolved_paths(), jobs=1, cache_dir=None)
+    return AuditInput(table=table, features=features, config=Config(analysers={"duplicates": options or {}}))
+
+
+def distinct_images(folder: Path, count: int = DISTINCT, first_seed: int = 1000) -> list[tuple[str, str, str]]:
+    entries = []
+    for index in range(count):
+        name = f"distinct_{index:03d}.png"
+        scene(first_seed + index).save(folder / name)
+        entries.append((name, f"class{index % 3}", "train" if index % 4 else "test"))
+    return entries
+
+
+def findings(section: Section, kind: str) -> list[list[int]]:
+    return [sorted(f.rows) for f in section.findings if f.kind == kind]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "images"
+    path.mkdir()
+    return path
+
+
+def test_distinct_images_are_not_flagged(tmp_path: Path, folder: Path) -> None:
+    section = duplicates.run(build(tmp_path, distinct_images(folder, 40)))
+    assert section.findings == []
+    assert section.metrics["duplicates.near_count"] == 0
+    assert section.metrics["duplicates.exact_count"] == 0
+    assert section.metrics["leakage.cross_split_rate"] == 0.0
+
+
+def test_exact_copy_and_re_encoded_copy(tmp_path: Path, folder: Path) -> None:
+    entries = distinct_images(folder)
+    original = scene(1)
+    original.save(folder / "a.png")
+    shutil.copy(folder / "a.png", folder / "a_copy.png")  # same bytes, another name
+    original.save(folder / "a_recompressed.png", compress_level=1)  # other bytes, same pixels
+    scene(2).save(folder / "b.png")
+    entries += [("a.png", "cat", "train"), ("a_copy.png", "cat", "train"), ("a_recompressed.png", "cat", "train"),
+                ("b.png", "dog", "train")]
+    section = duplicates.run(build(tmp_path, entries))
+    base = DISTINCT
+    assert findings(section, "exact_duplicate") == [[base, base + 1, base + 2]]
+    assert section.metrics["duplicates.exact_count"] == 2
+    assert section.metrics["duplicates.exact_rate"] == pytest.approx(2 / len(entries))
+    assert findings(section, "near_duplicate") == []
+    assert findings(section, "conflicting_labels") == []
+    assert len(section.montages) == 1 and [item.row for item in section.montages[0].items] == [base, base + 1, base + 2]
+
+
+@pytest.mark.parametrize("variant", [
+    lambda image: shifted(image, 1, 0),
+    lambda image: shifted(image, 2, -2),
+    recropped,
+    jittered,
+    lambda image: image.convert("RGB").resize((48, 48), Image.Resampling.BILINEAR),  # re-scaled
+], ids=["shift-1px", "shift-2px", "re-cropped", "colour-jittered", "re-scaled"])
+def test_near_duplicate_variants_are_found(tmp_path: Path, folder: Path, variant) -> None:
+    entries = distinct_images(folder)
+    original = scene(7)
+    original.save(folder / "original.png")
+    variant(original).save(folder / "variant.jpg", quality=85)
+    entries += [("original.png", "cat", "train"), ("variant.jpg", "cat", "train")]
+    section = duplicates.run(build(tmp_path, entries))
+    assert findings(section, "near_duplicate") == [[DISTINCT, DISTINCT + 1]]
+    assert section.metrics["duplicates.near_count"] == 1
+    assert section.metrics["duplicates.near_rate"] == pytest.approx(1 / len(entries))
+    assert findings(section, "exact_duplicate") == []
+
+
+def test_conflicting_labels_and_leakage(tmp_path: Path, folder: Path) -> None:
+    entries = distinct_images(folder)
+    scene(11).save(folder / "x_train.png")
+    shifted(scene(11), 1, 1).save(folder / "x_test.jpg", quality=90)  # a near copy in test, labelled differently
+    scene(12).save(folder / "y_train.png")
+    shutil.copy(folder / "y_train.png", folder / "y_val.png")  # an exact copy in val
+    entries += [("x_train.png", "cat", "train"), ("x_test.jpg", "dog", "test"),
+                ("y_train.png", "bird", "train"), ("y_val.png", "bird", "val")]
+    section = duplicates.run(build(tmp_path, entries))
+    x, y = [DISTINCT, DISTINCT + 1], [DISTINCT + 2, DISTINCT + 3]
+    assert findings(section, "conflicting_labels") == [x]
+    assert sorted(findings(section, "leakage")) == [x, y]
+    leak = next(f for f in section.findings if f.kind == "leakage" and f.rows == x)
+    assert leak.detail == {"train_rows": [x[0]], "other_rows": [x[1]]}
+    non_train = sum(1 for _, _, split in entries if split != "train")
+    assert section.metrics["leakage.cross_split_count"] == 2
+    assert section.metrics["leakage.cross_split_rate"] == pytest.approx(2 / non_train)
+    assert section.metrics["duplicates.conflicting_label_groups"] == 1
+
+
+def test_same_path_twice_is_its_own_kind(tmp_path: Path, folder: Path) -> None:
+    entries = distinct_images(folder)
+    entries += [(entries[1][0], entries[1][1], "train")]
+    section = duplicates.run(build(tmp_path, entries))
+    assert findings(section, "same_file") == [[1, len(entries) - 1]]
+    assert findings(section, "exact_duplicate") == [] and findings(section, "near_duplicate") == []
+    assert section.metrics["duplicates.same_file_count"] == 1
+    assert section.metrics["duplicates.exact_count"] == 0
+
+
+def test_unreadable_rows_are_ignored_and_near_search_can_be_turned_off(tmp_path: Path, folder: Path) -> None:
+    entries = distinct_images(folder)
+    (folder / "broken.png").write_bytes(b"not an image")
+    (folder / "broken2.png").write_bytes(b"not an image")
+    scene(7).save(folder / "o.png")
+    shifted(scene(7), 1, 0).save(folder / "v.png")
+    entries += [("broken.png", "a", "train"), ("broken2.png", "a", "test"), ("o.png", "a", "train"),
+                ("v.png", "a", "train")]
+    section = duplicates.run(build(tmp_path, entries, {"max_ratio": 0, "phash_radius": -1}))
+    assert section.findings == []
+    section = duplicates.run(build(tmp_path, entries))
+    assert [f.kind for f in section.findings] == ["near_duplicate"]
