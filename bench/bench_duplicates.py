@@ -1,0 +1,114 @@
+"""Duplicate-search benchmark: 1,000,000 synthetic 64-bit hashes through the multi-index search, and the duplicates
+analyser on the 60,000 CIFAR-10 images' Features (scan cached under bench/.data/cache), compared with plain pHash.
+
+Run alone (`python bench/bench_duplicates.py [--skip-cifar]`) or from run_bench.py through run(report), which adds
+keys starting with "duplicates_".
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cifar import ROOT, cifar10_folder  # noqa: E402
+
+from dataset_audit import neardup  # noqa: E402
+
+HASHES = 1_000_000
+PLANTED = 5_000
+REPEAT_IF_UNDER_S = 30.0  # median of three runs when one run is at most this long
+
+
+def synthetic_hashes(n: int = HASHES, planted: int = PLANTED, seed: int = 0) -> np.ndarray:
+    """Uniform random 64-bit hashes, `planted` of them overwritten by a copy of another with 1-8 bits flipped, and
+    a block of 1,000 identical hashes (blank images)."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+    pairs = rng.choice(n, (planted, 2), replace=False)
+    flips = rng.integers(1, 9, planted)
+    noise = np.zeros(planted, dtype=np.uint64)
+    for column in range(8):
+        bit = np.uint64(1) << rng.integers(0, 64, planted).astype(np.uint64)
+        noise |= np.where(column < flips, bit, np.uint64(0))
+    values[pairs[:, 1]] = values[pairs[:, 0]] ^ noise
+    values[-1000:] = values[-1001]
+    return values.view(np.int64)
+
+
+def bench_hashes(report: dict) -> None:
+    hashes = synthetic_hashes()
+    times = []
+    while True:
+        started = time.perf_counter()
+        pairs = neardup.hamming_pairs(hashes, neardup.DEFAULT_RADIUS)
+        groups = neardup.group_members(neardup.connected_groups(len(hashes), pairs.left, pairs.right))
+        times.append(time.perf_counter() - started)
+        if len(times) == 3 or times[0] > REPEAT_IF_UNDER_S:
+            break
+    report["duplicates_1m_hash_search_s"] = round(statistics.median(times), 2)
+    report["duplicates_1m_hash_runs"] = len(times)
+    report["duplicates_1m_hash_pairs"] = len(pairs)
+    report["duplicates_1m_hash_groups"] = len(groups)
+    print(f"  1,000,000 hashes, radius {neardup.DEFAULT_RADIUS}: {report['duplicates_1m_hash_search_s']} s "
+          f"({'median of 3' if len(times) == 3 else 'one run'}), {len(pairs):,} edges, {len(groups):,} groups",
+          flush=True)
+
+
+def cifar_input():
+    from dataset_audit.config import Config
+    from dataset_audit.dataset import load_table
+    from dataset_audit.model import AuditInput
+    from dataset_audit.scan import scan_images
+
+    folder = cifar10_folder()
+    config = Config()
+    table = load_table(folder, config)
+    features = scan_images(table.resolved_paths(), jobs=0, cache_dir=ROOT / "bench" / ".data" / "cache")
+    return table, features, config, AuditInput
+
+
+def bench_cifar(report: dict) -> None:
+    from dataset_audit.analysers import duplicates
+
+    table, features, config, audit_input = cifar_input()
+    settings = {"default": {}, "high_recall": {"max_ratio": 0.7, "phash_confirm_distance": 0.6},
+                "phash_only_8": {"max_ratio": 0, "phash_radius": 8, "phash_confirm_distance": 2.0}}
+    for name, options in settings.items():
+        config.analysers = {"duplicates": options}
+        started = time.perf_counter()
+        section = duplicates.run(audit_input(table=table, features=features, config=config))
+        seconds = time.perf_counter() - started
+        near = [f for f in section.findings if f.kind == "near_duplicate"]
+        figures = {
+            "seconds": round(seconds, 2),
+            "near_groups": len(near),
+            "rows_in_near_groups": sum(len(f.rows) for f in near),
+            "near_count": section.metrics["duplicates.near_count"],
+            "conflicting_label_groups": section.metrics["duplicates.conflicting_label_groups"],
+            "leakage_rows": section.metrics["leakage.cross_split_count"],
+            "leakage_rate": round(section.metrics["leakage.cross_split_rate"], 4),
+        }
+        report[f"duplicates_cifar60k_{name}"] = figures
+        print(f"  CIFAR-10 60k, {name}: {figures}", flush=True)
+    report["duplicates_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def run(report: dict, cifar: bool = True) -> None:
+    """Adds the duplicate-search figures to `report` (keys starting with "duplicates_")."""
+    bench_hashes(report)
+    if cifar:
+        bench_cifar(report)
+
+
+if __name__ == "__main__":
+    figures: dict = {}
+    run(figures, cifar="--skip-cifar" not in sys.argv)
+    for key, value in figures.items():
+        print(f"{key:<35}: {value}")
