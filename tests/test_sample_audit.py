@@ -144,3 +144,26 @@ def test_planted_outliers_and_most_mislabels_found(audit, planted):
     suspicious = outliers | {r for f in findings_of(audit, "embedding", "label_disagreement") for r in f["rows"]}
     mislabelled = [r for entry in planted_of(planted, "mislabelled") for r in entry["rows"]]
     assert sum(r in suspicious for r in mislabelled) >= 4, (mislabelled, sorted(suspicious))
+
+
+@pytest.mark.parametrize(("planted_kind", "finding_kinds"), [
+    ("exact_duplicate", ("exact_duplicate",)),
+    ("reencoded_duplicate", ("exact_duplicate",)),
+    ("near_duplicate", ("near_duplicate", "exact_duplicate")),
+    ("leakage", ("leakage",)),
+    ("conflicting_labels", ("conflicting_labels",)),
+])
+def test_planted_duplicates_and_leakage_found(audit, planted, planted_kind, finding_kinds):
+    found = findings_of(audit, "duplicates", *finding_kinds)
+    for entry in planted_of(planted, planted_kind):
+        assert covered(found, entry["rows"]), (planted_kind, entry["rows"], [f["rows"] for f in found])
+
+
+def test_leakage_finding_lists_rows_on_both_sides(audit, planted):
+    splits = {i: row.split(",")[2] for i, row in enumerate((SAMPLE / "images.csv").read_text().splitlines()[1:])}
+    for entry in planted_of(planted, "leakage"):
+        finding = next(f for f in findings_of(audit, "duplicates", "leakage") if set(entry["rows"]) <= set(f["rows"]))
+        train, other = finding["detail"]["train_rows"], finding["detail"]["other_rows"]
+        assert train and other and set(train) | set(other) == set(finding["rows"])
+        assert {splits[r] for r in train} == {"train"}
+        assert "train" not in {splits[r] for r in other}

@@ -4,14 +4,16 @@ Matches, all between rows whose image decoded:
 - same_file: two rows naming the same file (Features.file_ids); reported on their own, not as image duplicates.
 - exact: identical file bytes (byte_hash) or identical decoded pixels (pixel_hash: re-encoded, renamed, converted).
 - near: either (a) the normalised-thumbnail ratio test: d(i, j) / d(i, 10th nearest) <= `max_ratio` (see
-  dataset_audit.signature; catches re-crops, shifts, colour and contrast changes), or (b) pHash within
+  dataset_audit.signature; catches re-crops, shifts, colour and contrast changes) with the distance itself at most
+  `max_distance` (in a small or sparse dataset the 10th neighbour is far and the ratio alone passes look-alikes;
+  on CIFAR-10 every ratio match was already below 0.7, on the synthetic sample three look-alikes were above), or (b) pHash within
   `phash_radius` bits AND thumbnail distance <= `phash_confirm_distance` (catches many re-crops of one shot, where
   the ratio test fails because the 10th nearest neighbour is another copy).
 Matched rows are joined into connected groups. A group with several labels is also a conflicting_labels finding; a
 group with a train row and a val/test row is also a leakage finding.
 
-Settings ([tool.dataset-audit.duplicates]): max_ratio (default 0.6), phash_radius (8), phash_confirm_distance
-(0.5), montage_groups (40). High recall: max_ratio = 0.7, phash_confirm_distance = 0.6 (more true copies, more
+Settings ([tool.dataset-audit.duplicates]): max_ratio (default 0.6), max_distance (0.7), phash_radius (8),
+phash_confirm_distance (0.5), montage_groups (40). High recall: max_ratio = 0.7, phash_confirm_distance = 0.6 (more true copies, more
 look-alikes). Precision first: max_ratio = 0.5, phash_radius = 6. max_ratio = 0 and phash_radius = -1 turn near
 duplicates off.
 
@@ -27,7 +29,8 @@ from .. import neardup, signature
 from ..model import Analyser, AuditInput, Finding, Montage, MontageItem, Section, TableBlock
 
 NAME = "duplicates"
-DEFAULTS = {"max_ratio": 0.6, "phash_radius": 8, "phash_confirm_distance": 0.5, "montage_groups": 40}
+DEFAULTS = {"max_ratio": 0.6, "max_distance": 0.7, "phash_radius": 8, "phash_confirm_distance": 0.5,
+            "montage_groups": 40}
 DETAIL_PAIRS_MAX = 50  # matched pairs listed in a finding's detail
 
 
@@ -51,6 +54,8 @@ def _near_edges(data: AuditInput, files: np.ndarray, settings: dict) -> tuple[np
         valid[files] = True
         neighbours = signature.nearest_neighbours(features.thumbs, valid)
         left, right, score = neighbours.pairs(settings["max_ratio"])
+        close = signature.pair_distances(features.thumbs, left, right) <= settings["max_distance"]
+        left, right, score = left[close], right[close], score[close]
         lefts.append(left), rights.append(right), scores.append(score), hows.append(np.full(len(left), "thumbnail"))
     if settings["phash_radius"] >= 0 and len(files) > 1:
         hashes = features.frame["phash"].to_numpy()[files]
