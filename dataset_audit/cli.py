@@ -18,8 +18,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.text import Text
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from . import __version__
 from .analysers import REGISTRY, metric_catalogue

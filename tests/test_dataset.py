@@ -126,3 +126,19 @@ def test_sample_keeps_input_row_numbers(tmp_path):
         original = table.original_row(position)
         assert table.paths()[position] == f"img{original}.jpg"
     assert table.total_rows == 50
+
+
+def test_label_missing_tokens_and_spaces_are_unlabelled(tmp_path):
+    csv = write(tmp_path / "t.csv", "path,label\na.jpg,cat\nb.jpg, cat \nc.jpg,NA\nd.jpg,  \ne.jpg,null\nf.jpg,dog\n")
+    table = load_table(csv, Config(label_col="label"))
+    assert table.labels() == ["cat", "cat", "", "", "", "dog"]
+
+
+def test_class_groups_largest_first_and_restricted_to_rows():
+    from dataset_audit.dataset import class_groups
+
+    labels = ["b", "a", "b", "", "c", "b", "a"]
+    groups = class_groups(labels)
+    assert [(cls, rows.tolist()) for cls, rows in groups] == [("b", [0, 2, 5]), ("a", [1, 6]), ("c", [4])]
+    subset = class_groups(labels, rows=[1, 2, 3, 4])
+    assert [(cls, rows.tolist()) for cls, rows in subset] == [("a", [1]), ("b", [2]), ("c", [4])]

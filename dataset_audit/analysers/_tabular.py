@@ -16,11 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..dataset import Table
+from ..dataset import MISSING_TOKENS, Table
 
-# Cell texts that mean "no value" (compared after strip + casefold). Empty and whitespace-only cells too.
-MISSING_TOKENS = frozenset({"", "na", "n/a", "n.a.", "#n/a", "nan", "null", "none", "nil", "?", "-", "--",
-                            "missing"})
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".psv"}
 # A text column is read as numbers (or dates) when at least this share of its non-missing cells parse.
 PARSE_SHARE = 0.95

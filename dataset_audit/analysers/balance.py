@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..dataset import class_groups
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 
 NAME = "balance"
@@ -18,9 +19,10 @@ def run(data: AuditInput) -> Section:
     if labels is None:
         section.skipped = "no label column (pass --label-col)"
         return section
-    counts = Counter(labels)
-    empty_rows = [i for i, label in enumerate(labels) if not label.strip()]
-    counts.pop("", None)
+    groups = class_groups(labels)
+    counts = Counter({cls: len(members) for cls, members in groups})
+    label_rows = {cls: members.tolist() for cls, members in groups}
+    empty_rows = [i for i, label in enumerate(labels) if not label]
     n = len(labels)
     if not counts:
         section.skipped = f"the label column {table.label_col!r} is empty in every row"
@@ -49,9 +51,6 @@ def run(data: AuditInput) -> Section:
                 "yaxis": {"title": {"text": "rows"}}},
     ))
     rare = [(c, k) for c, k in ordered if k < RARE_SHARE * mean]
-    label_rows: dict[str, list[int]] = {}
-    for i, label in enumerate(labels):
-        label_rows.setdefault(label, []).append(i)
     for cls, count in rare:
         section.findings.append(Finding(
             analyser=NAME, kind="rare_class", severity="warning",

@@ -12,10 +12,9 @@ Cost: O(n) for the class index; mean/std images read only the thumbnails of the 
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
+from ..dataset import class_groups
 from ..model import Analyser, AuditInput, ImageBlock, ImageGallery, Montage, MontageItem, Section
 
 NAME = "classes"
@@ -54,13 +53,12 @@ def run(data: AuditInput) -> Section:
         return section
 
     ok_labels = np.array(labels, dtype=object)[ok_rows]
-    counts = Counter(ok_labels.tolist())
-    counts.pop("", None)
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+    groups = class_groups(ok_labels)
+    ordered = [(cls, len(members)) for cls, members in groups]
     shown = ordered[:max_classes]
     means, stds = [], []
-    for cls, count in shown:
-        rows = ok_rows[ok_labels == cls]
+    for (cls, count), (_, members) in zip(shown, groups, strict=False):
+        rows = ok_rows[members]
         mean, std = class_mean_and_std(features.thumbs[rows])
         means.append(ImageBlock(str(cls), _to_uint8(mean), f"{count:,} images"))
         stds.append((cls, count, std))

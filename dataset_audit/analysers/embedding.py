@@ -32,6 +32,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.neighbors import NearestNeighbors
 
+from ..dataset import class_groups
 from ..model import Analyser, AuditInput, Explorer, Finding, Montage, MontageItem, Section, TableBlock
 
 NAME = "embedding"
@@ -230,9 +231,9 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
         return sorted(all_rows)
     # Far from their own class: distance to the class centroid, scored within the class.
     class_score = np.full(len(vectors), -np.inf)
-    classes = [c for c, _ in Counter(labels.tolist()).most_common() if c != ""]
-    for cls in classes:
-        members = np.flatnonzero(labels == cls)
+    groups = class_groups(labels)
+    classes = [cls for cls, _ in groups]
+    for _, members in groups:
         if len(members) < MIN_ROWS:
             continue
         distance = np.linalg.norm(vectors[members] - vectors[members].mean(axis=0), axis=1)
@@ -254,8 +255,7 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
     shown = classes[:50]
     per_class = max(1, cap // max(len(shown), 1))
     items = []
-    for cls in shown:
-        members = np.flatnonzero(labels == cls)
+    for cls, members in groups[:len(shown)]:
         top = members[np.argsort(-class_score[members], kind="stable")[:per_class]]
         items += [MontageItem(int(ok_rows[i]), f"{cls}: z {class_score[i]:.1f}") for i in top
                   if np.isfinite(class_score[i])]

@@ -13,10 +13,9 @@ Cost: O(n) over per-image columns, plus one bincount over the n x 768 thumbnail 
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
+from ..dataset import class_groups
 from ..model import Analyser, AuditInput, Chart, Section, TableBlock
 
 NAME = "pixels"
@@ -44,11 +43,7 @@ def _class_groups(labels: list[str] | None, ok_rows: np.ndarray) -> list[tuple[s
     """(class, positions into ok_rows), largest class first; empty labels are left out."""
     if labels is None:
         return []
-    ok_labels = np.array([labels[r] for r in ok_rows], dtype=object)
-    counts = Counter(ok_labels.tolist())
-    counts.pop("", None)
-    return [(cls, np.flatnonzero(ok_labels == cls)) for cls, _ in
-            sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))]
+    return class_groups(np.asarray(labels, dtype=object)[ok_rows])
 
 
 def _shared_edges(values: np.ndarray, bins: int) -> np.ndarray:
