@@ -42,6 +42,7 @@ class Table:
     delimiter: str | None = None
     original_rows: np.ndarray | None = None  # row positions in the input file, when --sample picked a subset
     total_rows: int = 0  # rows in the input before sampling
+    from_folder: bool = False  # read from an image folder: label (and split) come from the folder names
     notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -253,7 +254,7 @@ def _load_folder(folder: Path) -> Table:
             f"{folder} holds no image files (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})"
         )
     frame = pd.DataFrame(records, columns=["path", "label", "split"])
-    table = Table(frame=frame, source=str(folder), root=folder.resolve(), path_col="path")
+    table = Table(frame=frame, source=str(folder), root=folder.resolve(), path_col="path", from_folder=True)
     if (frame["label"] != "").any():
         table.label_col = "label"
     else:

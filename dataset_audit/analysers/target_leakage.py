@@ -66,10 +66,13 @@ def run(data: AuditInput) -> Section:
     if len(classes) < 2:
         section.skipped = "fewer than two classes: nothing to predict"
         return section
-    from_folders = any("folder layout" in note for note in table.notes)
+    from_folders = table.from_folder
 
     sample = _sample(labelled, all_labels, int(_option(data, "max_rows")), data.config.seed)
     y = all_labels[sample]
+    if sample.size == 0 or len(set(y.tolist())) < 2:
+        section.skipped = "fewer than two classes with two or more labelled rows: nothing to cross-validate"
+        return section
     folds = int(min(int(_option(data, "folds")), pd.Series(y).value_counts().min()))
     threshold = float(_option(data, "score_threshold"))
     scores: list[dict] = []

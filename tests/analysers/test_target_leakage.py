@@ -30,9 +30,10 @@ def clean_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
 
 
 def audit(frame: pd.DataFrame, label_col: str | None = "label", path_col: str | None = "path",
-          split_col: str | None = "split", notes: list[str] | None = None, **options) -> Section:
+          split_col: str | None = "split", notes: list[str] | None = None, from_folder: bool = False,
+          **options) -> Section:
     table = Table(frame=frame, source="t.csv", root=Path("."), label_col=label_col, path_col=path_col,
-                  split_col=split_col, notes=list(notes or []))
+                  split_col=split_col, notes=list(notes or []), from_folder=from_folder)
     config = Config(analysers={"target_leakage": options} if options else {})
     return target_leakage.run(AuditInput(table=table, features=None, config=config))
 
@@ -110,7 +111,7 @@ def test_class_folders_are_info_and_do_not_raise_the_max_score():
 def test_folder_layout_tables_are_sorted_by_construction():
     labels = np.repeat(CLASSES, 40)
     frame = pd.DataFrame({"path": [f"{c}/{i:03d}.png" for i, c in enumerate(labels)], "label": labels})
-    section = audit(frame, split_col=None, notes=["Read the folder layout of /x: label = class folder."])
+    section = audit(frame, split_col=None, from_folder=True)
     assert [f.severity for f in section.findings] == ["info"]  # the class folders, nothing about row order
     assert any("folder layout" in note for note in section.notes)
     assert section.metrics["leakage.label_order_runs_ratio"] == 1.0
@@ -135,3 +136,11 @@ def test_sample_data_batch_column_leaks_and_rows_are_shuffled():
     section = target_leakage.run(AuditInput(table=table, features=None, config=Config()))
     assert [(f.kind, f.detail["column"]) for f in section.findings] == [("leaky_column", "batch")]
     assert section.metrics["leakage.label_order_runs_ratio"] > 0.8
+
+
+def test_every_class_a_singleton_is_skipped_not_a_crash():
+    frame = pd.DataFrame({"label": [f"c{i}" for i in range(30)], "x": [str(i % 3) for i in range(30)]})
+    table = Table(frame=frame, source="t.csv", root=Path("."), label_col="label")
+    section = target_leakage.run(AuditInput(table=table, features=None, config=Config()))
+    assert section.skipped and "fewer than two classes" in section.skipped
+    assert section.error is None
