@@ -232,3 +232,16 @@ def test_console_script_version():
     script = shutil.which("audit") or str(Path(sys.executable).with_name("audit"))
     result = subprocess.run([script, "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "dataset-audit" in result.stdout
+
+
+def test_row_numbers_in_messages_are_input_rows_under_sample(tmp_path):
+    lines = ["id,label,value"] + [f"r{i},{'a' if i % 2 else 'b'},{i}" for i in range(200)]
+    lines += ["dup,a,7", "dup,a,7"]  # input rows 200 and 201: identical
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    code, output = run(str(tmp_path / "t.csv"), "--label-col", "label", "--out", str(tmp_path / "o"), "--no-cache",
+                       "--sample", "150", "--seed", "1")
+    assert code == 0, output
+    duplicates = [f for f in load_findings(tmp_path / "o")["findings"] if f["kind"] == "duplicate_rows"]
+    assert duplicates  # seed 1 samples both copies
+    assert duplicates[0]["rows"] == [200, 201]
+    assert "200, 201" in duplicates[0]["message"]

@@ -398,7 +398,7 @@ def _outliers(profile: ColumnProfile, disguised: np.ndarray, data: AuditInput) -
         return None, (f"Column {profile.name!r} has a heavy tail: {rows.size:,} values ({share:.1%}) lie beyond "
                       f"{format_number(low)}-{format_number(high)}; consider a log scale rather than dropping them.")
     order = rows[np.argsort(-np.abs(robust_z[rows]))] if mad > 0 else rows
-    extremes = {int(r): float(profile.numeric[r]) for r in order[:20]}
+    extremes = {data.table.original_row(int(r)): float(profile.numeric[r]) for r in order[:20]}
     shown = ", ".join(f"{format_number(v)} (row {r})" for r, v in list(extremes.items())[:5])
     return Finding(
         analyser=NAME, kind="outliers", severity="warning",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..dataset import Table
 from ..model import Analyser, AuditInput, Finding, Montage, MontageItem, Section, TableBlock
 from ._tabular import profile_table
 
@@ -62,7 +63,7 @@ def run(data: AuditInput) -> Section:
     for group in duplicate_groups[:cap]:
         section.findings.append(Finding(
             analyser=NAME, kind="duplicate_rows", severity="warning",
-            message=f"{len(group)} identical rows (every column equal): rows {_list_rows(group)}",
+            message=f"{len(group)} identical rows (every column equal): rows {_list_rows(group, table)}",
             rows=group.tolist(), detail={"size": len(group)},
         ))
     _overflow(section, duplicate_groups[cap:], "duplicate_rows", "more groups of identical rows")
@@ -77,7 +78,7 @@ def run(data: AuditInput) -> Section:
     if duplicate_groups:
         section.tables.append(TableBlock(
             title="Identical rows", columns=["rows", "copies"],
-            rows=[[_list_rows(g), len(g)] for g in duplicate_groups[:50]],
+            rows=[[_list_rows(g, table), len(g)] for g in duplicate_groups[:50]],
             caption=f"{len(duplicate_groups):,} group(s); the first 50 shown."))
     section.summary = (
         f"{duplicate_extra:,} row(s) repeat an earlier row ({len(duplicate_groups):,} group(s)); "
@@ -86,8 +87,9 @@ def run(data: AuditInput) -> Section:
     return section
 
 
-def _list_rows(rows: np.ndarray, shown: int = 8) -> str:
-    text = ", ".join(str(int(r)) for r in rows[:shown])
+def _list_rows(rows: np.ndarray, table: Table, shown: int = 8) -> str:
+    """Input row numbers (they differ from frame positions under --sample)."""
+    text = ", ".join(str(table.original_row(int(r))) for r in rows[:shown])
     return text + (f" and {len(rows) - shown} more" if len(rows) > shown else "")
 
 
@@ -135,7 +137,7 @@ def _conflicting_labels(data: AuditInput, section: Section) -> tuple[list[np.nda
         listed = ", ".join(f"{label!r} x{count}" for label, count in counts.items())
         section.findings.append(Finding(
             analyser=NAME, kind="conflicting_labels", severity="warning",
-            message=f"the same {what} appears in rows {_list_rows(group)} with different labels: {listed}",
+            message=f"the same {what} appears in rows {_list_rows(group, table)} with different labels: {listed}",
             rows=group.tolist(), detail={"labels": {str(k): int(v) for k, v in counts.items()}},
         ))
     _overflow(section, conflicts[cap:], "conflicting_labels", "more records with conflicting labels")
@@ -147,7 +149,7 @@ def _conflicting_labels(data: AuditInput, section: Section) -> tuple[list[np.nda
     if conflicts:
         section.tables.append(TableBlock(
             title="Records with conflicting labels", columns=["rows", "labels"],
-            rows=[[_list_rows(g), ", ".join(sorted(set(labels[g].tolist())))] for g in conflicts[:50]],
+            rows=[[_list_rows(g, table), ", ".join(sorted(set(labels[g].tolist())))] for g in conflicts[:50]],
             caption=f"{len(conflicts):,} record(s); the first 50 shown. The split column is not part of the record.",
         ))
         if table.path_col is not None:

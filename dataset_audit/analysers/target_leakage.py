@@ -106,7 +106,7 @@ def run(data: AuditInput) -> Section:
         counted_names += 0 if layout else 1
         section.findings.append(_name_finding(hit, layout, from_folders))
 
-    order = _row_order(all_labels[labelled], labelled, float(_option(data, "order_runs_ratio")), from_folders,
+    order = _row_order(all_labels[labelled], np.array([table.original_row(int(r)) for r in labelled]), float(_option(data, "order_runs_ratio")), from_folders,
                        section)
     max_entry = max(scores, key=lambda s: s["score"], default=None)
     name_scores = [h["score"] for h in name_hits
