@@ -163,11 +163,11 @@ def run_command(
             "path_col": path_col, "label_col": label_col, "split_col": split_col, "root": root, "out": out,
             "fail_on": fail_on or [], "jobs": jobs, "cache_dir": cache_dir, "use_cache": False if no_cache else None,
             "sample": sample, "seed": seed, "only": only or [], "skip": skip or [], "tsne_max": tsne_max,
-            "quiet": quiet or None, "force": force or None,
+            "quiet": quiet or None, "force": force or None, "encoding": encoding, "delimiter": delimiter,
         }, source=str(file_path) if file_path else None)
         interactive = err.is_terminal and not config.quiet
         _check_output_folder(config.out, config.force)
-        table = load_table(source, config, encoding=encoding, delimiter=delimiter)
+        table = load_table(source, config)
         if not config.quiet:
             for note in table.notes:
                 err.print(f"[yellow]note:[/] {note}", highlight=False)
@@ -178,6 +178,10 @@ def run_command(
             write_html(result, config.out / "report.html", progress)
     except AuditUsageError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as exc:  # the report folder or the cache cannot be written: an input problem, not a gate
+        where = f" {exc.filename}" if exc.filename else ""
+        err.print(f"[bold red]error:[/] cannot write{where}: {exc.strerror or exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     if not config.quiet:
         _print_summary(result, console)

@@ -35,6 +35,8 @@ class Config:
     fail_on: list[str] = field(default_factory=list)
     quiet: bool = False
     force: bool = False  # overwrite an existing report folder we did not create
+    encoding: str | None = None  # of the input table; None: UTF-8, else detected
+    delimiter: str | None = None  # of a CSV; None: detected
     tsne_max: int = 3000
     montage_max: int = 24  # images per montage
     # Per-analyser settings, e.g. {"duplicates": {"near_threshold": 0.9}, "quality": {"dark_max": 20}}.
@@ -48,7 +50,11 @@ class Config:
 
 _PATH_FIELDS = {"root", "out", "cache_dir"}
 _LIST_FIELDS = {"only", "skip", "fail_on"}
+_INT_FIELDS = {"jobs", "sample", "seed", "tsne_max", "montage_max"}
+_BOOL_FIELDS = {"use_cache", "quiet", "force"}
 _SCALAR_KEYS = {f.name for f in fields(Config)} - {"analysers", "config_source"}
+# Option spellings that name a setting differently in the file: `no-cache = true` means use_cache = false.
+_NEGATED = {"no_cache": "use_cache"}
 
 
 def _normalise_key(key: str) -> str:
@@ -87,14 +93,28 @@ def find_config_file(start: Path) -> Path | None:
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
+    """The value as the type the setting needs, or a usage error naming the setting."""
     if name in _PATH_FIELDS:
         return Path(str(value)).expanduser()
+    if name in _INT_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise AuditUsageError(f"{source}: '{name}' must be a whole number, got {value!r}")
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise AuditUsageError(f"{source}: '{name}' must be a whole number, got {value!r}") from exc
+    if name in _BOOL_FIELDS:
+        if not isinstance(value, bool):
+            raise AuditUsageError(f"{source}: '{name}' must be true or false, got {value!r}")
+        return value
     if name in _LIST_FIELDS:
         if isinstance(value, str):
             return [value]
         if not isinstance(value, list):
             raise AuditUsageError(f"{source}: '{name}' must be a list of strings")
         return [str(v) for v in value]
+    if value is not None and not isinstance(value, str):
+        raise AuditUsageError(f"{source}: '{name}' must be a string, got {value!r}")
     return value
 
 
@@ -105,13 +125,16 @@ def build_config(file_settings: dict[str, Any], cli_settings: dict[str, Any], so
     where = source or "config"
     for raw_key, value in file_settings.items():
         key = _normalise_key(raw_key)
+        if key in _NEGATED:
+            key, value = _NEGATED[key], not _coerce(_NEGATED[key], value, where)
         if key in _SCALAR_KEYS:
             setattr(config, key, _coerce(key, value, where))
         elif isinstance(value, dict):
             config.analysers[key] = dict(value)
         else:
             known = ", ".join(sorted(_SCALAR_KEYS))
-            raise AuditUsageError(f"{where}: unknown setting '{raw_key}'. Known settings: {known}")
+            raise AuditUsageError(f"{where}: unknown setting '{raw_key}'. Known settings: {known}, no-cache, "
+                                  "and one [table] per analyser")
     for key, value in cli_settings.items():
         if value is None:
             continue

@@ -121,7 +121,7 @@ def load_table(source: Path, config: Config, encoding: str | None = None, delimi
     if source.is_dir():
         table = _load_folder(source)
     else:
-        table = _load_file(source, encoding=encoding, delimiter=delimiter)
+        table = _load_file(source, encoding=encoding or config.encoding, delimiter=delimiter or config.delimiter)
         table.root = (config.root or source.parent).resolve()
     if config.root is not None and source.is_dir():
         table.root = config.root.resolve()

@@ -245,3 +245,19 @@ def test_row_numbers_in_messages_are_input_rows_under_sample(tmp_path):
     assert duplicates  # seed 1 samples both copies
     assert duplicates[0]["rows"] == [200, 201]
     assert "200, 201" in duplicates[0]["message"]
+
+
+def test_unknown_analyser_table_in_config_is_a_usage_error(dataset, tmp_path):
+    config = tmp_path / "audit.toml"
+    config.write_text("[qualty]\ndark_max = 20\n")
+    code, output = run(str(dataset), "--config", str(config), "--out", str(tmp_path / "o"), "--no-cache")
+    assert code == 2 and "no analyser is called qualty" in " ".join(output.split())
+
+
+def test_unwritable_output_or_cache_exits_2(dataset, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code, output = run(str(dataset), "--out", str(blocker / "sub"), "--no-cache")
+    assert code == 2 and "cannot write" in output
+    code, output = run(str(dataset), "--out", str(tmp_path / "o"), "--cache-dir", str(blocker))
+    assert code == 2 and "cannot write" in output

@@ -48,3 +48,20 @@ def test_bad_toml_is_an_error(tmp_path):
         read_config_file(bad)
     with pytest.raises(AuditUsageError, match="not found"):
         read_config_file(Path(tmp_path / "nope.toml"))
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"jobs": "abc"}, "'jobs' must be a whole number"),
+    ({"tsne-max": 1.5}, "'tsne_max' must be a whole number"),
+    ({"quiet": "yes"}, "'quiet' must be true or false"),
+    ({"label-col": 3}, "'label_col' must be a string"),
+])
+def test_wrong_types_are_usage_errors(settings, message):
+    with pytest.raises(AuditUsageError, match=message):
+        build_config(settings, {})
+
+
+def test_option_spellings_from_the_command_line_work_in_files():
+    config = build_config({"no-cache": True, "delimiter": ";", "encoding": "latin-1", "tsne-max": "500"}, {})
+    assert config.use_cache is False
+    assert (config.delimiter, config.encoding, config.tsne_max) == (";", "latin-1", 500)
