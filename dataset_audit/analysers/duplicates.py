@@ -94,7 +94,9 @@ def run(data: AuditInput) -> Section:
     files = ok_rows[np.unique(file_ids[ok_rows], return_index=True)[1]] if len(ok_rows) else ok_rows
     # 2. Exact copies: bytes, then pixels.
     byte_left, byte_right = _equal_value_edges(frame["byte_hash"].to_numpy(), files)
-    pixel_left, pixel_right = _equal_value_edges(frame["pixel_hash"].to_numpy(), files)
+    pixel_hashes = frame["pixel_hash"].to_numpy()
+    # 0 = not computed (a large JPEG decoded at reduced size): such files match by bytes or as near duplicates.
+    pixel_left, pixel_right = _equal_value_edges(pixel_hashes, files[pixel_hashes[files] != 0])
     exact_left, exact_right = np.concatenate([byte_left, pixel_left]), np.concatenate([byte_right, pixel_right])
     exact_groups = _groups(n, exact_left, exact_right)
     exact_component = neardup.connected_groups(n, exact_left, exact_right) if n else np.zeros(0, dtype=np.int64)

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Bump when a feature's definition changes: cached records of other versions are re-scanned.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 THUMB_SIZE = 16  # per-image RGB thumbnail kept in memory (mean images, embeddings, near-duplicate signatures)
 WORK_MAX_SIDE = 256  # quality statistics are measured on an image no larger than this on its long side
 DRAFT_ABOVE = 512  # JPEGs whose long side exceeds this are decoded at reduced scale (Pillow draft mode)
@@ -49,7 +49,7 @@ RECORD_COLUMNS: dict[str, Any] = {
     "entropy": np.nan,  # bits, luma histogram
     "colourfulness": np.nan,  # mean absolute difference between channels; ~0 for grayscale
     "byte_hash": 0,  # first 8 bytes of blake2b of the file, as signed int64
-    "pixel_hash": 0,  # first 8 bytes of blake2b of the decoded pixels (and size)
+    "pixel_hash": 0,  # blake2b of the decoded pixels and size; 0 = not computed (JPEG decoded at reduced size)
     "phash": 0,  # 64-bit DCT perceptual hash (same bits as imagehash.phash), as signed int64
 }
 
@@ -159,7 +159,8 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
         record["mode"] = image.mode
         record["frames"] = int(getattr(image, "n_frames", 1) or 1)
         width, height = image.size
-        if image.format == "JPEG" and max(width, height) > DRAFT_ABOVE:
+        drafted = image.format == "JPEG" and max(width, height) > DRAFT_ABOVE
+        if drafted:
             image.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
         image.load()
         orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1
@@ -170,7 +171,12 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
                 width, height = height, width
         record["width"], record["height"] = int(width), int(height)
         rgb, single_channel = _to_rgb(image)
-    record["pixel_hash"] = _digest64(rgb.tobytes() + f"{rgb.size}".encode())
+    if not drafted:
+        # Reduced-size decoding is codec-specific, so a drafted JPEG's pixels would never equal the same picture's
+        # PNG: no hash rather than a hash that cannot match.
+        digest = hashlib.blake2b(np.ascontiguousarray(np.asarray(rgb)), digest_size=8)
+        digest.update(f"{rgb.size}".encode())
+        record["pixel_hash"] = int.from_bytes(digest.digest(), "big", signed=True) or 1
     if max(rgb.size) > WORK_MAX_SIDE:
         rgb = rgb.copy()
         rgb.thumbnail((WORK_MAX_SIDE, WORK_MAX_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)

@@ -98,3 +98,12 @@ def test_identical_pixels_share_pixel_hash_across_formats(tmp_path):
     b, _ = scan_one(str(tmp_path / "b.bmp"))
     assert a["byte_hash"] != b["byte_hash"]
     assert a["pixel_hash"] == b["pixel_hash"]
+
+
+def test_large_jpeg_decoded_in_draft_mode_has_no_pixel_hash(tmp_path):
+    random_rgb(8, (900, 700)).save(tmp_path / "big.jpg", quality=90)
+    record, thumb = scan_one(str(tmp_path / "big.jpg"))
+    assert record["status"] == "ok" and (record["width"], record["height"]) == (900, 700)
+    assert record["pixel_hash"] == 0  # not computed: reduced-size decoding cannot match another format
+    random_rgb(8, (300, 200)).save(tmp_path / "small.jpg")
+    assert scan_one(str(tmp_path / "small.jpg"))[0]["pixel_hash"] != 0
