@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import base64
 import io
-import multiprocessing
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from ..scan.decode import _to_rgb
+from ..parallel import process_map
+from ..scan.decode import decode_rgb
 
 EXPLORER_QUALITY_ABOVE = 48  # thumbnails this small (explorer hover images) use a lower JPEG quality
 
@@ -33,10 +32,7 @@ def thumbnail_uri(path: Path | None, side: int) -> str | None:
         return None
     try:
         with Image.open(path) as image:
-            image.draft("RGB", (side * 2, side * 2))
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            rgb, _ = _to_rgb(image)
+            rgb, _, _ = decode_rgb(image, draft_side=side * 2)
     except Exception:  # noqa: BLE001 - unreadable files are already findings; the report shows a placeholder
         return None
     rgb = rgb.copy()
@@ -56,19 +52,10 @@ def make_thumbnails(requests: dict[int, int], paths: list[Path | None], jobs: in
     """{position: side} -> {position: data URI or None}."""
     work = [(pos, str(paths[pos]) if paths[pos] is not None else None, side) for pos, side in requests.items()]
     out: dict[int, str | None] = {}
-    if jobs <= 1 or len(work) < 200:
-        for item in work:
-            pos, uri = _job(item)
-            out[pos] = uri
-            if progress:
-                progress(1)
-        return out
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with context.Pool(processes=jobs) as pool:
-        for pos, uri in pool.imap_unordered(_job, work, chunksize=32):
-            out[pos] = uri
-            if progress:
-                progress(1)
+    for pos, uri in process_map(_job, work, jobs=jobs, chunksize=32, serial_below=200):
+        out[pos] = uri
+        if progress:
+            progress(1)
     return out
 
 

@@ -98,6 +98,19 @@ def _to_rgb(image: Image.Image) -> tuple[Image.Image, bool]:
     return (image if image.mode == "RGB" else image.convert("RGB")), single
 
 
+def decode_rgb(image: Image.Image, draft_side: int | None = None) -> tuple[Image.Image, bool, int]:
+    """Decode an opened image (at reduced size when draft_side is given and the codec can: JPEG), apply its EXIF
+    orientation and convert to RGB. Returns (rgb, whether the source had one channel, EXIF orientation)."""
+    if draft_side is not None:
+        image.draft("RGB", (draft_side, draft_side))
+    image.load()
+    orientation = image.getexif().get(0x0112, 1) or 1
+    if orientation != 1:
+        image = ImageOps.exif_transpose(image)
+    rgb, single_channel = _to_rgb(image)
+    return rgb, single_channel, int(orientation)
+
+
 def _classify_error(exc: BaseException) -> str:
     text = str(exc).lower()
     if isinstance(exc, Image.DecompressionBombError):
@@ -160,17 +173,12 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
         record["frames"] = int(getattr(image, "n_frames", 1) or 1)
         width, height = image.size
         drafted = image.format == "JPEG" and max(width, height) > DRAFT_ABOVE
-        if drafted:
-            image.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
-        image.load()
-        orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1
-        if orientation not in (None, 1):
-            image = ImageOps.exif_transpose(image)
+        rgb, single_channel, orientation = decode_rgb(image, WORK_MAX_SIDE if drafted else None)
+        if orientation != 1:
             record["exif_transposed"] = True
             if orientation in (5, 6, 7, 8):
                 width, height = height, width
         record["width"], record["height"] = int(width), int(height)
-        rgb, single_channel = _to_rgb(image)
     if not drafted:
         # Reduced-size decoding is codec-specific, so a drafted JPEG's pixels would never equal the same picture's
         # PNG: no hash rather than a hash that cannot match.

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..parallel import process_map
 from .cache import ScanCache
 from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_one
 from .features import Features, ScanStats
@@ -22,17 +22,10 @@ THUMB_BYTES = THUMB_SIZE * THUMB_SIZE * 3
 ProgressCallback = Callable[[int], None]
 
 
-def _scan_chunk(chunk: list[tuple[int, str | None]]) -> list[tuple[int, tuple, bytes]]:
-    results = []
-    for index, path in chunk:
-        record, thumb = scan_one(path)
-        results.append((index, tuple(record[c] for c in COLUMNS), thumb))
-    return results
-
-
-def _chunks(items: list[tuple[int, str | None]], size: int) -> Iterator[list[tuple[int, str | None]]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _scan_item(item: tuple[int, str | None]) -> tuple[int, tuple, bytes]:
+    index, path = item
+    record, thumb = scan_one(path)
+    return index, tuple(record[c] for c in COLUMNS), thumb
 
 
 def _stat_key(path: str) -> tuple[int, int] | None:
@@ -95,7 +88,8 @@ def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None 
             todo.append((index, key or None))
 
     fresh: list[tuple[str, int, int, tuple, bytes]] = []
-    for index, values, thumb in _run(todo, stats.jobs):
+    for index, values, thumb in process_map(_scan_item, todo, jobs=stats.jobs, chunksize=CHUNK,
+                                            serial_below=2 * CHUNK):
         store.put(index, values, thumb)
         stats.decoded += 1
         key = unique_list[index]
@@ -112,16 +106,3 @@ def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None 
     frame = pd.DataFrame({name: column[file_ids] for name, column in store.columns.items()})
     stats.seconds = time.perf_counter() - started
     return Features(frame=frame, thumbs=store.thumbs[file_ids], file_ids=file_ids.astype(np.int64), stats=stats)
-
-
-def _run(todo: list[tuple[int, str | None]], jobs: int) -> Iterator[tuple[int, tuple, bytes]]:
-    if not todo:
-        return
-    if jobs == 1 or len(todo) < 2 * CHUNK:
-        for chunk in _chunks(todo, CHUNK):
-            yield from _scan_chunk(chunk)
-        return
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with context.Pool(processes=jobs) as pool:
-        for results in pool.imap_unordered(_scan_chunk, _chunks(todo, CHUNK)):
-            yield from results
