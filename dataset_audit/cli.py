@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -105,18 +106,18 @@ def _print_gates(result: AuditResult, console: Console) -> None:
     table.add_column("result")
     for g in result.gates:
         value = "not computed" if g.value is None else f"{g.value:.6g}"
-        table.add_row(g.gate.expr, value, "[green]pass[/]" if g.passed else "[bold red]FAIL[/]")
+        table.add_row(escape(g.gate.expr), value, "[green]pass[/]" if g.passed else "[bold red]FAIL[/]")
     console.print(table)
 
 
 def _print_summary(result: AuditResult, console: Console) -> None:
-    table = RichTable(title=f"Audit of {result.table.source}: {len(result.table):,} rows")
+    table = RichTable(title=f"Audit of {escape(result.table.source)}: {len(result.table):,} rows")
     for column in ("analyser", "errors", "warnings", "info", "status"):
         table.add_column(column, justify="right" if column in {"errors", "warnings", "info"} else "left")
     for section in result.sections:
         counts = {s: sum(1 for f in section.findings if f.severity == s) for s in ("error", "warning", "info")}
-        status = f"[red]failed: {section.error}[/]" if section.error else (
-            f"[dim]skipped: {section.skipped}[/]" if section.skipped else "ok")
+        status = f"[red]failed: {escape(section.error)}[/]" if section.error else (
+            f"[dim]skipped: {escape(section.skipped)}[/]" if section.skipped else "ok")
         table.add_row(section.name, str(counts["error"]), str(counts["warning"]), str(counts["info"]), status)
     console.print(table)
 
@@ -170,29 +171,29 @@ def run_command(
         table = load_table(source, config)
         if not config.quiet:
             for note in table.notes:
-                err.print(f"[yellow]note:[/] {note}", highlight=False)
+                err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
         with _progress_factory(interactive) as progress:
             result = run_audit(table, config, progress)
             config.out.mkdir(parents=True, exist_ok=True)
             write_findings_json(result, config.out / "findings.json")
             write_html(result, config.out / "report.html", progress)
     except AuditUsageError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     except OSError as exc:  # the report folder or the cache cannot be written: an input problem, not a gate
         where = f" {exc.filename}" if exc.filename else ""
-        err.print(f"[bold red]error:[/] cannot write{where}: {exc.strerror or exc}", highlight=False)
+        err.print(f"[bold red]error:[/] cannot write{escape(where)}: {escape(str(exc.strerror or exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     if not config.quiet:
         _print_summary(result, console)
     _print_gates(result, console)
     for section in result.analyser_errors:
-        err.print(f"[bold red]analyser {section.name} failed:[/] {section.error}", highlight=False)
+        err.print(f"[bold red]analyser {section.name} failed:[/] {escape(section.error or '')}", highlight=False)
     code = exit_code(result.gates, analyser_errors=len(result.analyser_errors))
     failed = sum(1 for g in result.gates if not g.passed)
     if not config.quiet:
-        console.print(f"Report: {(config.out / 'report.html').resolve()}", highlight=False, soft_wrap=True)
-        console.print(f"Findings: {(config.out / 'findings.json').resolve()}", highlight=False, soft_wrap=True)
+        console.print(f"Report: {(config.out / 'report.html').resolve()}", highlight=False, soft_wrap=True, markup=False)
+        console.print(f"Findings: {(config.out / 'findings.json').resolve()}", highlight=False, soft_wrap=True, markup=False)
     if failed:
         err.print(f"[bold red]{failed} of {len(result.gates)} gate(s) failed[/]")
     raise typer.Exit(code)
@@ -221,7 +222,7 @@ def metrics_command(
     table.add_column("meaning")
     for analyser in REGISTRY:
         for name, meaning in analyser.metrics.items():
-            table.add_row(name, analyser.name, meaning)
+            table.add_row(name, analyser.name, escape(meaning))
     console.print(table)
 
 

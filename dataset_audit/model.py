@@ -142,3 +142,4 @@ class Analyser:
     run: Callable[[AuditInput], Section]
     metrics: dict[str, str]  # metric name -> one-line meaning
     needs_images: bool = True
+    settings: tuple[str, ...] = ()  # keys its [tool.dataset-audit.<name>] table may set (anything else is a typo)

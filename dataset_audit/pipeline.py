@@ -47,11 +47,16 @@ def select_analysers(config: Config, registry: list[Analyser] = REGISTRY) -> lis
         unknown = [n for n in chosen if n not in names]
         if unknown:
             raise AuditUsageError(f"{option}: unknown analyser(s) {', '.join(unknown)}. Known: {', '.join(names)}")
+    where = config.config_source or "config"
     unknown_tables = sorted(set(config.analysers) - set(names))
     if unknown_tables:
-        where = config.config_source or "config"
         raise AuditUsageError(f"{where}: no analyser is called {', '.join(unknown_tables)} (settings tables must be "
                               f"analyser names: {', '.join(names)})")
+    for analyser in registry:
+        unknown = sorted(set(config.analysers.get(analyser.name, {})) - set(analyser.settings))
+        if unknown:
+            known = ", ".join(analyser.settings) or "none"
+            raise AuditUsageError(f"{where}: [{analyser.name}] has no setting {', '.join(unknown)} (known: {known})")
     return [a for a in registry if (not config.only or a.name in config.only) and a.name not in config.skip]
 
 

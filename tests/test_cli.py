@@ -261,3 +261,16 @@ def test_unwritable_output_or_cache_exits_2(dataset, tmp_path):
     assert code == 2 and "cannot write" in output
     code, output = run(str(dataset), "--out", str(tmp_path / "o"), "--cache-dir", str(blocker))
     assert code == 2 and "cannot write" in output
+
+
+def test_misspelt_analyser_setting_is_a_usage_error(dataset, tmp_path):
+    config = tmp_path / "audit.toml"
+    config.write_text("[quality]\ndark_maxx = 20\n")
+    code, output = run(str(dataset), "--config", str(config), "--out", str(tmp_path / "o"), "--no-cache")
+    assert code == 2 and "[quality] has no setting dark_maxx" in " ".join(output.split())
+
+
+def test_brackets_in_messages_are_printed_not_eaten(tmp_path):
+    (tmp_path / "t.csv").write_text("path,label\na.png,x\n")
+    code, output = run(str(tmp_path / "t.csv"), "--label-col", "[bold]y[/bold]", "--out", str(tmp_path / "o"))
+    assert code == 2 and "[bold]y[/bold]" in output

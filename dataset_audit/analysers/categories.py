@@ -224,6 +224,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Inconsistent categories",
     run=run,
+    settings=tuple(DEFAULTS),
     needs_images=False,
     metrics={
         "categories.inconsistent_groups": "groups of values that spell one category differently ('Cat'/'cat'/'cats')",

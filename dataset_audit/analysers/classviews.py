@@ -98,5 +98,6 @@ ANALYSER = Analyser(
     name=NAME,
     title="Classes at a glance",
     run=run,
+    settings=("per_class", "max_classes"),
     metrics={},
 )

@@ -571,6 +571,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Metadata columns",
     run=run,
+    settings=tuple(DEFAULTS),
     needs_images=False,
     metrics={
         "missing.cell_rate": "missing cells (empty, null or a token such as NA, N/A, ?, -) / all cells",

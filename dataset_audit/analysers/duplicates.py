@@ -276,6 +276,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Duplicates and leakage",
     run=run,
+    settings=tuple(DEFAULTS),
     metrics={
         "duplicates.same_file_count": "rows naming a file that an earlier row already names",
         "duplicates.exact_count": "distinct files that are exact copies (bytes or pixels) of an earlier file",

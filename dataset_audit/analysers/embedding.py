@@ -300,6 +300,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Embedding explorer and outliers",
     run=run,
+    settings=("dims", "k", "knn_max", "disagreement_other_share", "disagreement_own_share", "outlier_z", "tsne_iterations"),
     metrics={
         "embedding.outlier_count": "images far from their class or from all images in thumbnail-PCA space",
         "embedding.outlier_rate": "outliers / decoded images",

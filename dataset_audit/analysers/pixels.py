@@ -154,6 +154,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Pixel statistics",
     run=run,
+    settings=("max_classes",),
     metrics={
         "pixels.mean_r": "dataset mean of the red channel, 0-1 scale (for transforms.Normalize)",
         "pixels.mean_g": "dataset mean of the green channel, 0-1 scale",

@@ -368,6 +368,8 @@ ANALYSER = Analyser(
     name=NAME,
     title="Image quality",
     run=run,
+    settings=("z", "dark_max", "bright_min", "blurry_max", "blurry_score", "low_information_max", "min_side", "max_side",
+              "aspect_min", "aspect_max", "grayscale_max", "colour_share_min"),
     metrics={
         "quality.dark_count": "images darker than the dark threshold (robust, from the dataset, or quality.dark_max)",
         "quality.dark_rate": "dark images / decoded images",

@@ -163,6 +163,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Duplicate and conflicting rows",
     run=run,
+    settings=tuple(DEFAULTS),
     needs_images=False,
     metrics={
         "rows.duplicate_count": "rows identical to an earlier row in every column (copies beyond the first)",

@@ -318,6 +318,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Target leakage",
     run=run,
+    settings=tuple(DEFAULTS),
     needs_images=False,
     metrics={
         "leakage.target_max_score": "best chance-adjusted balanced accuracy of the label predicted from one column "
