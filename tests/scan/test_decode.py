@@ -5,11 +5,10 @@ from __future__ import annotations
 import imagehash
 import numpy as np
 import pytest
+from imagetools import random_rgb
 from PIL import Image
 
 from dataset_audit.scan.decode import bits_to_int64, phash_bits, scan_one
-
-from imagetools import random_rgb
 
 
 @pytest.mark.parametrize(("kind", "status", "error_kind"), [
