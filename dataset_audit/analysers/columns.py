@@ -8,10 +8,10 @@ linearly with rows x columns.
 from __future__ import annotations
 
 import re
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from ..charts import histogram_trace
 from ..model import Analyser, AuditInput, Chart, Finding, Section, TableBlock
@@ -388,7 +388,7 @@ def _outliers(profile: ColumnProfile, disguised: np.ndarray, data: AuditInput) -
     beyond = usable & ((numeric < low) | (numeric > high))
     if mad > 0:
         # The z limit grows with the column so a clean normal column of 1M values expects < 0.01 flags.
-        z_limit = max(float(_option(data, "outlier_robust_z")), float(norm.isf(0.005 / values.size)))
+        z_limit = max(float(_option(data, "outlier_robust_z")), NormalDist().inv_cdf(1 - 0.005 / values.size))
         beyond &= np.abs(robust_z) > z_limit
     rows = np.flatnonzero(beyond)
     if rows.size == 0:
