@@ -67,7 +67,8 @@ def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None 
                 progress: ProgressCallback | None = None) -> Features:
     """Features for each entry of `paths` (None = empty cell). Each unique file is decoded at most once."""
     started = time.perf_counter()
-    keys = [str(p.resolve()) if p is not None else "" for p in paths]
+    # abspath, not resolve(): realpath costs an lstat per path component, for every image, in the main process.
+    keys = [os.path.abspath(p) if p is not None else "" for p in paths]
     unique_keys, file_ids = np.unique(np.array(keys, dtype=object), return_inverse=True)
     unique_list: list[str] = unique_keys.tolist()
     store = _ColumnStore(len(unique_list))
