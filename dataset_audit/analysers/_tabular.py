@@ -18,6 +18,9 @@ import pandas as pd
 
 from ..dataset import MISSING_TOKENS, Table
 
+# Words inside a cell (letters and digits, no underscores), and the seams between letters and digits ("img12").
+TOKEN = re.compile(r"[^\W_]+")
+LETTER_DIGIT = re.compile(r"(?<=\D)(?=\d)|(?<=\d)(?=\D)")
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".psv"}
 # A text column is read as numbers (or dates) when at least this share of its non-missing cells parse.
 PARSE_SHARE = 0.95

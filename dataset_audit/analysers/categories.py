@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from ..model import Analyser, AuditInput, Finding, Section, TableBlock
-from ._tabular import profile_table, repair_mojibake, rows_with_values
+from ._tabular import LETTER_DIGIT, TOKEN, profile_table, repair_mojibake, rows_with_values
 
 NAME = "categories"
 DEFAULTS = {
@@ -24,8 +24,6 @@ DEFAULTS = {
     "similarity": 0.85,  # difflib ratio between normalised spellings that counts as a variant (typos, plurals)
 }
 STOPWORDS = {"of", "and", "the", "for", "in", "on", "at", "to", "de", "&"}
-TOKEN = re.compile(r"[^\W_]+")
-LETTER_DIGIT = re.compile(r"(?<=\D)(?=\d)|(?<=\d)(?=\D)")
 
 
 def _option(data: AuditInput, key: str):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..charts import histogram_trace
 from ..model import Analyser, AuditInput, Chart, Finding, Section, TableBlock
+from ..robust import median_and_sigma
 from ._tabular import (
     EPOCH,
     ColumnProfile,
@@ -381,10 +382,11 @@ def _outliers(profile: ColumnProfile, disguised: np.ndarray, data: AuditInput) -
         return None, ""  # most cells hold one value: the near-constant check speaks for it
     k = float(_option(data, "outlier_iqr_k"))
     low, high = q1 - k * iqr, q3 + k * iqr
-    mad = float(np.median(np.abs(values - median)))
+    _, sigma = median_and_sigma(values)
+    mad = sigma
     robust_z = np.zeros(profile.n)
     if mad > 0:
-        robust_z[usable] = 0.6745 * (values - median) / mad
+        robust_z[usable] = (values - median) / sigma
     beyond = usable & ((numeric < low) | (numeric > high))
     if mad > 0:
         # The z limit grows with the column so a clean normal column of 1M values expects < 0.01 flags.

@@ -34,6 +34,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from ..dataset import class_groups
 from ..model import Analyser, AuditInput, Explorer, Finding, Montage, MontageItem, Section, TableBlock
+from ..robust import robust_z
 
 NAME = "embedding"
 PCA_FIT_MAX = 10000  # rows used to fit the standardisation and PCA
@@ -73,12 +74,6 @@ def neighbours(vectors: np.ndarray, queries: np.ndarray, k: int, jobs: int) -> t
     own[no_self, -1] = True  # the query was crowded out by duplicates: drop the farthest instead
     keep = ~own
     return indices[keep].reshape(len(queries), k), distances[keep].reshape(len(queries), k)
-
-
-def robust_z(values: np.ndarray) -> np.ndarray:
-    median = np.median(values)
-    mad = np.median(np.abs(values - median)) * 1.4826
-    return (values - median) / max(mad, 1e-9)
 
 
 def label_disagreement(own: np.ndarray, neighbour_labels: np.ndarray, other_share: float,

@@ -46,9 +46,9 @@ import numpy as np
 
 from ..charts import histogram_trace
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
+from ..robust import median_and_sigma
 
 NAME = "quality"
-MAD_TO_SIGMA = 1.4826
 DEFAULT_Z = {"dark": 3.0, "bright": 3.5, "blurry": 3.5, "low_information": 3.5, "odd_size": 3.5, "odd_aspect": 3.5}
 # Floors for the MAD on each flag's scale: the least spread we assume, so near-identical images are not outliers.
 MIN_SCALE = {"brightness": 10.0, "relative_sharpness": 0.1, "laplacian": 0.1, "entropy": 0.1, "size": 0.3,
@@ -91,12 +91,8 @@ class Flag:
 
 
 def _robust_centre_scale(values: np.ndarray, min_scale: float) -> tuple[float, float]:
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return float("nan"), min_scale
-    median = float(np.median(finite))
-    mad = float(np.median(np.abs(finite - median))) * MAD_TO_SIGMA
-    return median, max(mad, min_scale)
+    median, sigma = median_and_sigma(values)
+    return median, max(sigma, min_scale)
 
 
 def _z(data: AuditInput, kind: str) -> float:

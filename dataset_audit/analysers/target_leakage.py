@@ -19,7 +19,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.tree import DecisionTreeClassifier
 
 from ..model import Analyser, AuditInput, Chart, Finding, Section, TableBlock
-from ._tabular import ColumnProfile, profile_table
+from ._tabular import LETTER_DIGIT, TOKEN, ColumnProfile, profile_table
 
 NAME = "target_leakage"
 DEFAULTS = {
@@ -29,8 +29,6 @@ DEFAULTS = {
     "order_runs_ratio": 0.5,  # label runs in file order / runs expected in random order below this = sorted
     "max_columns": 200,  # columns scored (in table order)
 }
-WORD = re.compile(r"[^\W_]+")
-LETTER_DIGIT = re.compile(r"(?<=\D)(?=\d)|(?<=\d)(?=\D)")
 LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 # Class names at least this long also count when they are part of a longer word ("cat" in "cat001" is split
 # already; "golden_retriever" in "goldenretriever12" needs the substring test).
@@ -228,8 +226,8 @@ def _leaky_finding(entry: dict, rows: int, folds: int) -> Finding:
 def _tokens(value: str) -> tuple[set[str], list[str]]:
     """Word tokens (letters and digits split) and the normalised path components (extension dropped)."""
     lowered = value.casefold()
-    words = {part for word in WORD.findall(lowered) for part in LETTER_DIGIT.split(word) if part}
-    words |= set(WORD.findall(lowered))
+    words = {part for word in TOKEN.findall(lowered) for part in LETTER_DIGIT.split(word) if part}
+    words |= set(TOKEN.findall(lowered))
     parts = re.split(r"[\\/]", lowered)
     if parts:
         parts[-1] = re.sub(r"\.[a-z0-9]{1,5}$", "", parts[-1])
