@@ -130,7 +130,8 @@ def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int
 
 
 def _layout(chart) -> dict:
-    layout = {"title": {"text": ""}, "margin": {"l": 55, "r": 15, "t": 10, "b": 45}, "height": 320,
+    # The top margin leaves room for plotly's mode bar, which would otherwise cover the legend's first entry.
+    layout = {"title": {"text": ""}, "margin": {"l": 55, "r": 15, "t": 30, "b": 45}, "height": 320,
               "template": None, "font": {"size": 11}}
     layout.update(chart.layout)
     return layout
