@@ -82,6 +82,7 @@ def audit(source: Path, out: Path, cache: Path | None, extra: list[str] | None =
         "scan_s": scan["seconds"],
         "scan_images_per_s": round(scan["decoded"] / scan["seconds"], 1) if scan["decoded"] else None,
         "stages_s": {k: v for k, v in document["timings"].items() if k.startswith("analyse.") and v >= 0.05},
+        "tsne_points": int(document["metrics"].get("embedding.tsne_points", 0)),
         "report_mb": round((out / "report.html").stat().st_size / 2**20, 2),
         "findings_json_mb": round((out / "findings.json").stat().st_size / 2**20, 2),
     })
@@ -147,6 +148,8 @@ def _print_summary(report: dict) -> None:
         f"10k audit, cold cache              : {cold['wall_s']:>9} s wall, scan {cold['scan_images_per_s']:,} images/s, peak {cold['peak_rss_mb']} MB, report {cold['report_mb']} MB",
         f"10k audit, warm cache              : {warm['wall_s']:>9} s wall ({warm['from_cache']:,} from cache, {warm['decoded']} decoded)",
         f"60k audit, cold cache              : {full['wall_s']:>9} s wall, scan {full['scan_s']} s ({full['scan_images_per_s']:,} images/s), peak {full['peak_rss_mb']} MB, report {full['report_mb']} MB",
+        f"60k duplicate search (analyser)    : {full['stages_s'].get('analyse.duplicates', 0):>9} s",
+        f"60k t-SNE ({full['tsne_points']:,} points)           : {full['stages_s'].get('analyse.embedding.tsne', 0):>9} s",
         "60k stages (s)                     : " + ", ".join(f"{k.removeprefix('analyse.')} {v}" for k, v in full["stages_s"].items()),
     ]
     for key, value in report.items():

@@ -103,6 +103,8 @@ class Explorer:
     colour: list[str]
     hover: list[str]
     caption: str = ""
+    # Per point: why it stands out ("" for most), e.g. "neighbours carry: cat"; flagged points are ringed.
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -121,6 +123,8 @@ class Section:
     explorers: list[Explorer] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: str | None = None  # why the analyser did not run, when it did not
+    # Seconds spent in named steps of the analyser (e.g. {"tsne": 2.1}); findings.json lists them under timings.
+    timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None  # traceback summary when the analyser raised
 
 

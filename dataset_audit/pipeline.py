@@ -83,8 +83,10 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
     advance = progress("Analysing", len(analysers)) if progress else None
     for analyser in analysers:
         t0 = time.perf_counter()
-        sections.append(_run_one(analyser, data))
+        section = _run_one(analyser, data)
+        sections.append(section)
         timings[f"analyse.{analyser.name}"] = time.perf_counter() - t0
+        timings.update({f"analyse.{analyser.name}.{step}": s for step, s in section.timings.items()})
         if advance:
             advance(1)
     _attach_paths(sections, table)

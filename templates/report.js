@@ -28,6 +28,19 @@
       return { type: "scatter", mode: "markers", name: String(key), x: g.x, y: g.y, customdata: g.customdata,
                text: g.text, hoverinfo: "text+name", marker: { size: 5, opacity: 0.8 } };
     });
+    // Flagged points (outliers, neighbours with another label) get a ring drawn over their coloured dot.
+    var ring = { x: [], y: [], customdata: [], text: [] };
+    for (var j = 0; j < (data.flags || []).length; j++) {
+      if (data.flags[j]) {
+        ring.x.push(data.x[j]); ring.y.push(data.y[j]); ring.customdata.push(j);
+        ring.text.push("row " + data.rows[j] + ": " + data.flags[j]);
+      }
+    }
+    if (ring.x.length) {
+      traces.push({ type: "scatter", mode: "markers", name: "flagged", x: ring.x, y: ring.y,
+                    customdata: ring.customdata, text: ring.text, hoverinfo: "text",
+                    marker: { size: 11, symbol: "circle-open", color: "#111", line: { width: 1.5 } } });
+    }
     var layout = { margin: { l: 30, r: 10, t: 10, b: 30 }, height: 560, legend: { itemsizing: "constant" },
                    xaxis: { showticklabels: false, zeroline: false }, yaxis: { showticklabels: false, zeroline: false } };
     Plotly.newPlot(div, traces, layout, config);

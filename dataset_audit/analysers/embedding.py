@@ -25,6 +25,7 @@ Cost: PCA O(n x 768 x dims); kNN O(min(n, knn_max) x n x dims), blocked; t-SNE o
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import numpy as np
@@ -149,7 +150,12 @@ def run(data: AuditInput) -> Section:
     section.metrics["embedding.outlier_count"] = len(outlier_rows)
     section.metrics["embedding.outlier_rate"] = len(outlier_rows) / n
 
-    points = _explorer(section, data, ok_rows, vectors, labels, rng)
+    flags = {row: "outlier" for row in outlier_rows}
+    for finding in section.findings:
+        if finding.kind == "label_disagreement":
+            for row, label in zip(finding.rows, finding.detail["neighbour_label"], strict=True):
+                flags[row] = f"neighbours carry: {label}"
+    points = _explorer(section, data, ok_rows, vectors, labels, rng, flags)
     section.metrics["embedding.tsne_points"] = points
     section.summary = (
         f"{n:,} images embedded; {len(outlier_rows):,} outliers"
@@ -263,7 +269,7 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
 
 
 def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, vectors: np.ndarray, labels: np.ndarray,
-              rng: np.random.Generator) -> int:
+              rng: np.random.Generator, flags: dict[int, str]) -> int:
     n = len(ok_rows)
     size = min(n, max(0, int(data.config.tsne_max)))
     if size < MIN_ROWS:
@@ -275,18 +281,26 @@ def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, vectors: 
     jobs = data.config.jobs if data.config.jobs > 0 else -1
     tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, learning_rate=max(size / 12.0, 50.0), angle=0.6,
                 max_iter=max(251, iterations), random_state=data.config.seed, n_jobs=jobs)
+    started = time.perf_counter()
     coordinates = tsne.fit_transform(vectors[sample].astype(np.float64))
+    section.timings["tsne"] = time.perf_counter() - started
     rows = ok_rows[sample]
+    point_flags = [flags.get(row, "") for row in rows.tolist()]
+    flagged = sum(1 for flag in point_flags if flag)
     section.explorers.append(Explorer(
         title="t-SNE map of the images",
         rows=rows.tolist(),
         x=np.round(coordinates[:, 0], 3).tolist(),
         y=np.round(coordinates[:, 1], 3).tolist(),
         colour=[str(label) if label else "(no label)" for label in labels[sample]],
-        hover=_hover(data, rows),
+        hover=[f"{text}\n{flag}" if flag else text for text, flag in zip(_hover(data, rows), point_flags,
+                                                                          strict=True)],
+        flags=point_flags,
         caption=(f"{size:,} of {n:,} decoded images" + (f" (seeded random sample, seed {data.config.seed}; "
                                                         "raise --tsne-max to show more)" if size < n else "")
-                 + f"; t-SNE of the PCA vectors, perplexity {perplexity:.0f}. Nearby points look alike at 16x16."),
+                 + f"; t-SNE of the PCA vectors, perplexity {perplexity:.0f}. Nearby points look alike at 16x16."
+                 + (f" Ringed: the {flagged:,} sampled images flagged above (outliers, neighbours carrying another "
+                    "label); toggle them in the legend." if flagged else "")),
     ))
     return size
 

@@ -144,6 +144,7 @@ def _explorer_view(explorer, rows: _RowInfo, want: Callable[[int, int], int]) ->
         "explorer": explorer,
         "positions": list(explorer.rows),
         "data": {"x": explorer.x, "y": explorer.y, "colour": explorer.colour, "hover": explorer.hover,
+                 "flags": explorer.flags,
                  "rows": [rows.table.original_row(p) for p in explorer.rows]},
     }
 

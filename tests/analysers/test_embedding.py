@@ -33,8 +33,7 @@ def make_input(thumbs: list[np.ndarray], labels: list[str], **config) -> AuditIn
     return AuditInput(table=table, features=features, config=Config(**config))
 
 
-@pytest.fixture(scope="module")
-def planted() -> tuple[Section, dict[str, int]]:
+def planted_input(**config) -> tuple[AuditInput, dict[str, int]]:
     rng = np.random.default_rng(0)
     thumbs, labels = [], []
     for name, colour in COLOURS.items():
@@ -50,7 +49,12 @@ def planted() -> tuple[Section, dict[str, int]]:
     checker[1::2, 1::2] = 255
     thumbs.append(checker)  # unlike anything
     labels.append("green")
-    data = make_input(thumbs, labels, tsne_max=50, montage_max=12)
+    return make_input(thumbs, labels, **config), rows
+
+
+@pytest.fixture(scope="module")
+def planted() -> tuple[Section, dict[str, int]]:
+    data, rows = planted_input(tsne_max=50, montage_max=12)
     return embedding.run(data), rows
 
 
@@ -108,3 +112,16 @@ def test_unlabelled_data_gets_outliers_and_a_map_but_no_disagreement():
     assert "embedding.label_disagreement_count" in section.metrics
     assert rows_of(section, "label_disagreement") == []
     assert len(section.explorers[0].rows) == 30
+
+
+def test_explorer_rings_the_flagged_images_and_times_tsne():
+    data, rows = planted_input(tsne_max=1000)
+    section = embedding.run(data)
+    explorer = section.explorers[0]
+    flags = dict(zip(explorer.rows, explorer.flags, strict=True))
+    assert flags[rows["mislabelled"]] == "neighbours carry: blue"
+    assert flags[rows["outlier"]] == "outlier"
+    assert {row for row, flag in flags.items() if flag} == set(rows.values())
+    assert "neighbours carry: blue" in explorer.hover[explorer.rows.index(rows["mislabelled"])]
+    assert "Ringed: the 2 sampled images" in explorer.caption
+    assert section.timings["tsne"] > 0
