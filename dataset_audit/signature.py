@@ -50,6 +50,13 @@ class Neighbours:
             ratio = self.distance[:, 0] / self.reference
         return np.where(np.isfinite(ratio), ratio, 1.0).astype(np.float32)
 
+    @property
+    def typical_distance(self) -> float:
+        """Median distance from an image to its nearest other image (inf when no image was searched)."""
+        nearest = self.distance[:, 0]
+        nearest = nearest[np.isfinite(nearest)]
+        return float(np.median(nearest)) if len(nearest) else float("inf")
+
     def pairs(self, max_ratio: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pairs (i < j) where j is in i's shortlist (or i in j's) with d(i, j) / reference(i) <= max_ratio,
         and that score (the smaller of the two directions)."""

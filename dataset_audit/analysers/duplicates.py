@@ -6,16 +6,21 @@ Matches, all between rows whose image decoded:
 - near: either (a) the normalised-thumbnail ratio test: d(i, j) / d(i, 10th nearest) <= `max_ratio` (see
   dataset_audit.signature; catches re-crops, shifts, colour and contrast changes) with the distance itself at most
   `max_distance` (in a small or sparse dataset the 10th neighbour is far and the ratio alone passes look-alikes;
-  on CIFAR-10 every ratio match was already below 0.7, on the synthetic sample three look-alikes were above), or (b) pHash within
-  `phash_radius` bits AND thumbnail distance <= `phash_confirm_distance` (catches many re-crops of one shot, where
-  the ratio test fails because the 10th nearest neighbour is another copy).
+  on CIFAR-10 every ratio match was already below 0.7, on the synthetic sample three look-alikes were above), or (b)
+  pHash within `phash_radius` bits confirmed by the thumbnails (catches many re-crops of one shot, where the ratio
+  test fails because the 10th nearest neighbour is another copy). Confirmed means a thumbnail distance of at most
+  `phash_confirm_distance`, at most `phash_max_ratio` x the 10th-neighbour distance of either image, and at most
+  TYPICAL_SHARE x the dataset's median nearest-neighbour distance. The two relative limits matter where pHash is
+  not selective: on MNIST (thin strokes on black) 112,000 pairs of the 10,000 test digits are within 8 bits, and
+  the absolute limit alone chained 2,752 different digits into one group; with them, the groups are small and the
+  CIFAR-10 results barely change (bench/bench_duplicates.py). phash_max_ratio = 0 turns both relative limits off.
 Matched rows are joined into connected groups. A group with several labels is also a conflicting_labels finding; a
 group with a train row and a val/test row is also a leakage finding.
 
 Settings ([tool.dataset-audit.duplicates]): max_ratio (default 0.6), max_distance (0.7), phash_radius (8),
-phash_confirm_distance (0.5), montage_groups (40). High recall: max_ratio = 0.7, phash_confirm_distance = 0.6 (more true copies, more
-look-alikes). Precision first: max_ratio = 0.5, phash_radius = 6. max_ratio = 0 and phash_radius = -1 turn near
-duplicates off.
+phash_confirm_distance (0.5), phash_max_ratio (0.8), montage_groups (40). High recall: max_ratio = 0.7,
+phash_confirm_distance = 0.6 (more true copies, more look-alikes). Precision first: max_ratio = 0.5,
+phash_radius = 6. max_ratio = 0 and phash_radius = -1 turn near duplicates off.
 
 Growth: hashing groups O(n log n); pHash pairs by multi-index search (dataset_audit.neardup); the thumbnail
 search is linear in n for a fixed cell size (dataset_audit.signature). Nothing is quadratic in the rows.
@@ -30,7 +35,8 @@ from ..model import Analyser, AuditInput, Finding, Montage, MontageItem, Section
 
 NAME = "duplicates"
 DEFAULTS = {"max_ratio": 0.6, "max_distance": 0.7, "phash_radius": 8, "phash_confirm_distance": 0.5,
-            "montage_groups": 40}
+            "phash_max_ratio": 0.8, "montage_groups": 40}
+TYPICAL_SHARE = 0.65  # a pHash match must be this much closer than the dataset's typical nearest neighbour
 DETAIL_PAIRS_MAX = 50  # matched pairs listed in a finding's detail
 
 
@@ -49,20 +55,27 @@ def _near_edges(data: AuditInput, files: np.ndarray, settings: dict) -> tuple[np
     features = data.features
     assert features is not None
     lefts, rights, scores, hows = [], [], [], []
-    if settings["max_ratio"] > 0 and len(files) > 2:
+    use_phash = settings["phash_radius"] >= 0 and len(files) > 1
+    neighbours = None
+    if len(files) > 2 and (settings["max_ratio"] > 0 or (use_phash and settings["phash_max_ratio"] > 0)):
         valid = np.zeros(len(features), dtype=bool)
         valid[files] = True
         neighbours = signature.nearest_neighbours(features.thumbs, valid)
+    if settings["max_ratio"] > 0 and neighbours is not None:
         left, right, score = neighbours.pairs(settings["max_ratio"])
         close = signature.pair_distances(features.thumbs, left, right) <= settings["max_distance"]
         left, right, score = left[close], right[close], score[close]
         lefts.append(left), rights.append(right), scores.append(score), hows.append(np.full(len(left), "thumbnail"))
-    if settings["phash_radius"] >= 0 and len(files) > 1:
+    if use_phash:
         hashes = features.frame["phash"].to_numpy()[files]
         pairs = neardup.hamming_pairs(hashes, int(settings["phash_radius"]))
         left, right = files[pairs.left], files[pairs.right]
         distance = signature.pair_distances(features.thumbs, left, right)
         keep = distance <= settings["phash_confirm_distance"]
+        if settings["phash_max_ratio"] > 0 and neighbours is not None:
+            reference = np.minimum(neighbours.reference[left], neighbours.reference[right])
+            keep &= distance <= settings["phash_max_ratio"] * reference
+            keep &= distance <= TYPICAL_SHARE * neighbours.typical_distance
         lefts.append(left[keep]), rights.append(right[keep]), scores.append(distance[keep])
         hows.append(np.full(int(keep.sum()), "phash"))
     if not lefts:
@@ -253,7 +266,9 @@ def _describe(section: Section, data: AuditInput, settings: dict, groups: list[n
     section.notes.append(
         f"Near duplicates: thumbnail ratio <= {settings['max_ratio']} (distance to the match / distance to the "
         f"{signature.RATIO_RANK}th nearest image), or pHash within {settings['phash_radius']} bits confirmed by a "
-        f"thumbnail distance <= {settings['phash_confirm_distance']}. For higher recall set "
+        f"thumbnail distance <= {settings['phash_confirm_distance']} that is also at most "
+        f"{settings['phash_max_ratio']} x either image's {signature.RATIO_RANK}th-neighbour distance and "
+        f"{TYPICAL_SHARE} x the median nearest-neighbour distance of this dataset. For higher recall set "
         "[tool.dataset-audit.duplicates] max_ratio = 0.7 and phash_confirm_distance = 0.6."
     )
     cap = int(settings["montage_groups"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from dataset_audit.analysers import duplicates
 from dataset_audit.config import Config
@@ -169,3 +169,31 @@ def test_unreadable_rows_are_ignored_and_near_search_can_be_turned_off(tmp_path:
     assert section.findings == []
     section = duplicates.run(build(tmp_path, entries))
     assert [f.kind for f in section.findings] == ["near_duplicate"]
+
+
+def stroke(seed: int) -> Image.Image:
+    """A digit-like stroke on black (a '1' by some writer): where pHash is not selective, as on MNIST."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("L", (28, 28))
+    angle, half = np.radians(rng.uniform(65, 115)), rng.uniform(8, 11)
+    cx, cy = 14 + rng.uniform(-2, 2), 14 + rng.uniform(-1.5, 1.5)
+    dx, dy = half * np.cos(angle), half * np.sin(angle)
+    ImageDraw.Draw(image).line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=255, width=int(rng.integers(2, 5)))
+    return image
+
+
+def test_look_alike_strokes_are_not_chained_into_one_group(tmp_path: Path, folder: Path) -> None:
+    entries = []
+    for index in range(300):
+        stroke(index).save(folder / f"{index}.png")
+        entries.append((f"{index}.png", "one", "train"))
+    data = build(tmp_path, entries)
+
+    def largest_group(section: Section) -> int:
+        return max((len(rows) for rows in findings(section, "near_duplicate")), default=0)
+
+    without_relative_limits = duplicates.run(build(tmp_path, entries, {"phash_max_ratio": 0}))
+    assert largest_group(without_relative_limits) >= 20  # pHash alone links stroke after stroke
+    section = duplicates.run(data)
+    assert largest_group(section) <= 8
+    assert section.metrics["duplicates.near_count"] < without_relative_limits.metrics["duplicates.near_count"] / 2
