@@ -1,6 +1,7 @@
 """`make bench`: real-data figures. Prints wall time, images/s and peak memory of whole `audit run` processes on
-CIFAR-10 (the 10,000 test JPEGs, then all 60,000), per-stage seconds from findings.json, and the 1,000,000-hash
-duplicate search. Results also go to bench/results/latest.json.
+CIFAR-10 (the 10,000 test JPEGs, then all 60,000) and the MNIST test set, per-stage seconds from findings.json, and
+the duplicate search (1,000,000 synthetic hashes; CIFAR-10 and MNIST against plain pHash). Results also go to
+bench/results/latest.json.
 
 Peak memory is the largest sum of resident memory over the audit process and its workers, sampled every 50 ms.
 """
@@ -21,10 +22,13 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cifar import cifar10_folder  # noqa: E402
+from mnist import mnist_test_csv  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIT = Path(sys.executable).with_name("audit")
 RESULTS = ROOT / "bench" / "results"
+BENCH_METRICS = ("duplicates.near_count", "duplicates.conflicting_label_groups", "leakage.cross_split_rate",
+                 "embedding.label_disagreement_count", "embedding.outlier_count")
 
 
 def _tree_rss(pid: int) -> int:
@@ -83,6 +87,7 @@ def audit(source: Path, out: Path, cache: Path | None, extra: list[str] | None =
         "scan_images_per_s": round(scan["decoded"] / scan["seconds"], 1) if scan["decoded"] else None,
         "stages_s": {k: v for k, v in document["timings"].items() if k.startswith("analyse.") and v >= 0.05},
         "tsne_points": int(document["metrics"].get("embedding.tsne_points", 0)),
+        "metrics": {k: document["metrics"][k] for k in BENCH_METRICS if k in document["metrics"]},
         "report_mb": round((out / "report.html").stat().st_size / 2**20, 2),
         "findings_json_mb": round((out / "findings.json").stat().st_size / 2**20, 2),
     })
@@ -123,6 +128,11 @@ def main() -> None:
         report["cifar10_all_60k"] = full
         print(f"  {full}", flush=True)
 
+        print("audit run on the 10,000 MNIST test digits (PNGs written from the IDX files), cold cache ...", flush=True)
+        digits = audit(mnist_test_csv(), tmp_path / "rmnist", None, ["--label-col", "label"])
+        report["mnist_test_10k"] = digits
+        print(f"  {digits}", flush=True)
+
     try:
         import bench_duplicates
     except ImportError:
@@ -141,21 +151,29 @@ def _print_summary(report: dict) -> None:
     cold = report["cifar10_test_10k"]["cold"]
     warm = report["cifar10_test_10k"]["warm"]
     full = report["cifar10_all_60k"]
-    lines = [
-        "",
-        "== dataset-audit benchmark (CIFAR-10 JPEGs, this machine) ==",
-        f"plain Pillow decode, 1 process     : {pillow['images_per_s']:>9,.0f} images/s ({pillow['files']:,} files, median {pillow['median_s']} s)",
-        f"10k audit, cold cache              : {cold['wall_s']:>9} s wall, scan {cold['scan_images_per_s']:,} images/s, peak {cold['peak_rss_mb']} MB, report {cold['report_mb']} MB",
-        f"10k audit, warm cache              : {warm['wall_s']:>9} s wall ({warm['from_cache']:,} from cache, {warm['decoded']} decoded)",
-        f"60k audit, cold cache              : {full['wall_s']:>9} s wall, scan {full['scan_s']} s ({full['scan_images_per_s']:,} images/s), peak {full['peak_rss_mb']} MB, report {full['report_mb']} MB",
-        f"60k duplicate search (analyser)    : {full['stages_s'].get('analyse.duplicates', 0):>9} s",
-        f"60k t-SNE ({full['tsne_points']:,} points)           : {full['stages_s'].get('analyse.embedding.tsne', 0):>9} s",
-        "60k stages (s)                     : " + ", ".join(f"{k.removeprefix('analyse.')} {v}" for k, v in full["stages_s"].items()),
+    digits = report["mnist_test_10k"]
+    stages = full["stages_s"]
+    rows = [
+        ("plain Pillow decode, 1 process", f"{pillow['images_per_s']:,.0f} images/s ({pillow['files']:,} files, "
+                                           f"median {pillow['median_s']} s)"),
+        ("CIFAR 10k audit, cold cache", f"{cold['wall_s']} s wall, scan {cold['scan_images_per_s']:,} images/s, "
+                                        f"peak {cold['peak_rss_mb']} MB, report {cold['report_mb']} MB"),
+        ("CIFAR 10k audit, warm cache", f"{warm['wall_s']} s wall ({warm['from_cache']:,} from cache, "
+                                        f"{warm['decoded']} decoded)"),
+        ("CIFAR 60k audit, cold cache", f"{full['wall_s']} s wall, scan {full['scan_s']} s "
+                                        f"({full['scan_images_per_s']:,} images/s), peak {full['peak_rss_mb']} MB, "
+                                        f"report {full['report_mb']} MB"),
+        ("CIFAR 60k duplicate search", f"{stages.get('analyse.duplicates', 0)} s (the whole duplicates analyser)"),
+        ("CIFAR 60k t-SNE", f"{stages.get('analyse.embedding.tsne', 0)} s ({full['tsne_points']:,} points)"),
+        ("CIFAR 60k stages (s)", ", ".join(f"{k.removeprefix('analyse.')} {v}" for k, v in stages.items())),
+        ("CIFAR 60k metrics", str(full["metrics"])),
+        ("MNIST 10k audit, no cache", f"{digits['wall_s']} s wall, scan {digits['scan_images_per_s']:,} images/s, "
+                                      f"peak {digits['peak_rss_mb']} MB, report {digits['report_mb']} MB"),
+        ("MNIST 10k metrics", str(digits["metrics"])),
     ]
-    for key, value in report.items():
-        if key.startswith("duplicates_"):
-            lines.append(f"{key:<35}: {value}")
-    print("\n".join(lines))
+    rows += [(key, str(value)) for key, value in report.items() if key.startswith("duplicates_")]
+    print("\n== dataset-audit benchmark (CIFAR-10 and MNIST, this machine) ==")
+    print("\n".join(f"{label:<36}: {text}" for label, text in rows))
 
 
 if __name__ == "__main__":
