@@ -8,7 +8,10 @@ is not really dark, bright, blurry, ... The defaults were chosen by looking at w
 extreme images: roughly 0.1-0.3% per flag, plus CIFAR's ~1.7% real grayscale pictures).
 
 Scores (what each flag ranks by; all from dataset_audit/scan/decode.py):
-- dark / bright: brightness, mean luma 0-255, on a linear scale.
+- dark / bright: brightness, mean luma 0-255, on a linear scale. A dark image must also be dark throughout: its
+  brightest 1% of pixels (luma_p99) at most DARK_HIGHLIGHTS_MAX; a bright one must have its darkest 1% (luma_p01) at
+  least BRIGHT_SHADOWS_MIN. A white digit on black (MNIST: mean luma ~13 for a thin '1') or a lit subject on a black
+  background is a dark scene, not an underexposed picture; a dark object on white is not washed out.
 - blurry: relative sharpness = Laplacian variance / luma variance, log10 scale. Raw Laplacian variance mostly
   ranks plain backgrounds (a small plane in a blue sky), not blur; dividing by the contrast leaves how much of the
   image's variation is fine detail. Images with almost no contrast are left to "low information".
@@ -22,6 +25,8 @@ Settings, `[tool.dataset-audit.quality]` (every key optional):
 - z (float): robust z cut-off for every dataset-derived threshold; default per flag: dark 3.0, others 3.5.
 - dark_max (float, 0-255): brightness at or below which an image is dark, instead of the derived threshold.
 - bright_min (float, 0-255): brightness at or above which an image is too bright.
+- dark_highlights_max (float, 0-255, default 128): a dark image's brightest 1% of pixels are at most this (255
+  turns the check off); bright_shadows_min (default 128): a too-bright image's darkest 1% are at least this (0: off).
 - blurry_max (float): blur score at or below which an image is blurry (relative sharpness, or Laplacian variance
   when blurry_score = "laplacian").
 - blurry_score ("relative" | "laplacian"): which blur score to use, default "relative".
@@ -60,6 +65,8 @@ BRIGHT_FLOOR = 200.0
 # than DARK_FLOOR (or brighter than BRIGHT_CEILING) is still flagged: it is nearly black (white) whatever the data.
 DARK_FLOOR = 12.0
 BRIGHT_CEILING = 240.0
+DARK_HIGHLIGHTS_MAX = 128.0  # luma of the brightest 1% of a dark image's pixels: below mid-grey
+BRIGHT_SHADOWS_MIN = 128.0  # luma of the darkest 1% of a too-bright image's pixels: above mid-grey
 RELATIVE_SHARPNESS_CEILING = 0.25
 LAPLACIAN_CEILING = 100.0
 ENTROPY_CEILING = 5.0  # bits; a full-range photo has 7-8
@@ -106,8 +113,11 @@ def _option(data: AuditInput, key: str) -> float | None:
 
 def _flag_below(kind: str, rows: np.ndarray, scores: np.ndarray, transformed: np.ndarray, data: AuditInput,
                 override_key: str, clamp: float, to_score, scale_key: str, score_name: str,
-                eligible: np.ndarray | None = None, floor: float | None = None) -> Flag:
-    """Flag rows whose score is at or below a threshold: config override, else median - z*MAD clamped."""
+                eligible: np.ndarray | None = None, floor: float | None = None,
+                also: tuple[np.ndarray, str] | None = None) -> Flag:
+    """Flag rows whose score is at or below a threshold: config override, else median - z*MAD clamped.
+    `eligible` limits both the rows that can be flagged and the statistics; `also` = (mask, rule text) is one more
+    condition a flagged row must meet, with no say in the threshold."""
     override = _option(data, override_key)
     if override is not None:
         threshold = override
@@ -127,14 +137,21 @@ def _flag_below(kind: str, rows: np.ndarray, scores: np.ndarray, transformed: np
     hit = scores <= threshold
     if eligible is not None:
         hit &= eligible
+    rule = f"{score_name} <= {threshold:.4g}"
+    if also is not None:
+        hit &= also[0]
+        rule += f" and {also[1]}"
     order = np.argsort(scores[hit], kind="stable")
-    return Flag(kind, rows[hit][order], scores[hit][order], score_name, f"{score_name} <= {threshold:.4g}",
-                derivation, {"max": float(threshold)})
+    return Flag(kind, rows[hit][order], scores[hit][order], score_name, rule, derivation, {"max": float(threshold)})
 
 
-def _dark_bright(data: AuditInput, rows: np.ndarray, brightness: np.ndarray) -> list[Flag]:
+def _dark_bright(data: AuditInput, rows: np.ndarray, brightness: np.ndarray, luma_p01: np.ndarray,
+                 luma_p99: np.ndarray) -> list[Flag]:
+    highlights_max = float(data.config.option(NAME, "dark_highlights_max", DARK_HIGHLIGHTS_MAX))
+    shadows_min = float(data.config.option(NAME, "bright_shadows_min", BRIGHT_SHADOWS_MIN))
     dark = _flag_below("dark", rows, brightness, brightness, data, "dark_max", DARK_CEILING, lambda v: v,
-                       "brightness", "brightness", floor=DARK_FLOOR)
+                       "brightness", "brightness", floor=DARK_FLOOR,
+                       also=(luma_p99 <= highlights_max, f"brightest 1% <= {highlights_max:g}"))
     override = _option(data, "bright_min")
     if override is not None:
         threshold, derivation = override, f"set in config (quality.bright_min = {override:g})"
@@ -147,10 +164,11 @@ def _dark_bright(data: AuditInput, rows: np.ndarray, brightness: np.ndarray) -> 
                       + (f", raised to {BRIGHT_FLOOR:g}" if derived < BRIGHT_FLOOR else "")
                       + (f", lowered to {BRIGHT_CEILING:g} (the data spread is too wide to derive one)"
                          if derived > BRIGHT_CEILING else ""))
-    hit = brightness >= threshold
+    hit = (brightness >= threshold) & (luma_p01 >= shadows_min)
     order = np.argsort(-brightness[hit], kind="stable")
-    bright = Flag("bright", rows[hit][order], brightness[hit][order], "brightness", f"brightness >= {threshold:.4g}",
-                  derivation, {"min": float(threshold)})
+    bright = Flag("bright", rows[hit][order], brightness[hit][order], "brightness",
+                  f"brightness >= {threshold:.4g} and darkest 1% >= {shadows_min:g}", derivation,
+                  {"min": float(threshold)})
     return [dark, bright]
 
 
@@ -298,8 +316,9 @@ def run(data: AuditInput) -> Section:
         return section
     frame = features.frame.iloc[ok_rows]
     column = {c: frame[c].to_numpy(dtype=np.float64) for c in
-              ("brightness", "contrast", "sharpness", "entropy", "colourfulness", "width", "height")}
-    flags = _dark_bright(data, ok_rows, column["brightness"])
+              ("brightness", "luma_p01", "luma_p99", "contrast", "sharpness", "entropy", "colourfulness", "width",
+               "height")}
+    flags = _dark_bright(data, ok_rows, column["brightness"], column["luma_p01"], column["luma_p99"])
     flags.append(_blurry(data, ok_rows, column["sharpness"], column["contrast"]))
     flags.append(_low_information(data, ok_rows, column["entropy"]))
     flags.append(_odd_size(data, ok_rows, column["width"], column["height"]))
@@ -364,12 +383,13 @@ ANALYSER = Analyser(
     name=NAME,
     title="Image quality",
     run=run,
-    settings=("z", "dark_max", "bright_min", "blurry_max", "blurry_score", "low_information_max", "min_side", "max_side",
+    settings=("z", "dark_max", "bright_min", "dark_highlights_max", "bright_shadows_min", "blurry_max", "blurry_score", "low_information_max", "min_side", "max_side",
               "aspect_min", "aspect_max", "grayscale_max", "colour_share_min"),
     metrics={
-        "quality.dark_count": "images darker than the dark threshold (robust, from the dataset, or quality.dark_max)",
+        "quality.dark_count": "images darker than the dark threshold (robust, from the dataset, or quality.dark_max) "
+                              "with no bright parts",
         "quality.dark_rate": "dark images / decoded images",
-        "quality.bright_count": "images brighter than the bright threshold",
+        "quality.bright_count": "images brighter than the bright threshold with no dark parts",
         "quality.bright_rate": "too-bright images / decoded images",
         "quality.blurry_count": "images whose relative sharpness (Laplacian / luma variance) is below the threshold",
         "quality.blurry_rate": "blurry images / decoded images",

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Bump when a feature's definition changes: cached records of other versions are re-scanned.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 THUMB_SIZE = 16  # per-image RGB thumbnail kept in memory (mean images, embeddings, near-duplicate signatures)
 WORK_MAX_SIDE = 256  # quality statistics are measured on an image no larger than this on its long side
 DRAFT_ABOVE = 512  # JPEGs whose long side exceeds this are decoded at reduced scale (Pillow draft mode)
@@ -47,6 +47,8 @@ RECORD_COLUMNS: dict[str, Any] = {
     "contrast": np.nan,  # std of luma
     "sharpness": np.nan,  # variance of the Laplacian of luma at working size
     "entropy": np.nan,  # bits, luma histogram
+    "luma_p01": np.nan,  # 1st percentile of luma, 0-255: the darkest 1% of the pixels are at most this
+    "luma_p99": np.nan,  # 99th percentile of luma: the brightest 1% are at least this
     "colourfulness": np.nan,  # mean absolute difference between channels; ~0 for grayscale
     "byte_hash": 0,  # first 8 bytes of blake2b of the file, as signed int64
     "pixel_hash": 0,  # blake2b of the decoded pixels and size; 0 = not computed (JPEG decoded at reduced size)
@@ -223,6 +225,9 @@ def _measure(record: dict[str, Any], rgb: Image.Image, single_channel: bool) -> 
     histogram = np.bincount(luma.astype(np.uint8).ravel(), minlength=256)
     p = histogram[histogram > 0] / count
     record["entropy"] = float(-(p * np.log2(p)).sum())
+    cumulative = np.cumsum(histogram)
+    record["luma_p01"] = float(np.searchsorted(cumulative, 0.01 * count))
+    record["luma_p99"] = float(np.searchsorted(cumulative, 0.99 * count))
     if single_channel:
         record["colourfulness"] = 0.0
     else:

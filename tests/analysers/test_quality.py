@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from image_audit import audit_input, blurred, bright, dark, flat, grayscale, photo
+from PIL import Image
 
 from dataset_audit.analysers import quality
 from dataset_audit.model import Section
@@ -77,7 +78,7 @@ def test_dark_threshold_follows_the_dataset(tmp_path: Path):
 
 
 def test_config_override_replaces_the_derived_threshold(tmp_path: Path):
-    data = audit_input(tmp_path, clean_images(20), options={"quality": {"dark_max": 250}})
+    data = audit_input(tmp_path, clean_images(20), options={"quality": {"dark_max": 250, "dark_highlights_max": 255}})
     section = quality.run(data)
     assert len(flagged(section, "dark")) == 20
     finding = next(f for f in section.findings if f.kind == "dark")
@@ -103,3 +104,28 @@ def test_charts_are_pre_binned(planted):
     for chart in section.charts:
         assert all(len(trace["x"]) <= 50 for trace in chart.traces)
     assert np.isfinite(section.metrics["quality.dark_rate"])
+
+
+def stroke_on_black(seed: int) -> Image.Image:
+    """A thin white stroke on black, like an MNIST '1': a mean luma near 10, yet its stroke is fully lit."""
+    pixels = np.zeros((28, 28, 3), dtype=np.uint8)
+    column = 10 + seed % 8
+    pixels[4:24, column:column + 2] = 255
+    return Image.fromarray(pixels)
+
+
+def test_a_lit_stroke_on_black_is_not_dark_and_a_dark_object_on_white_is_not_bright(tmp_path: Path):
+    images = clean_images(20) + [(stroke_on_black(seed), "a") for seed in range(3)]
+    object_on_white = np.full((64, 64, 3), 250, dtype=np.uint8)
+    object_on_white[20:44, 20:44] = 30
+    images += [(dark(photo(100)), "a"), (Image.fromarray(object_on_white), "a"), (bright(photo(101)), "a")]
+    strokes, underexposed, on_white, washed_out = [20, 21, 22], 23, 24, 25
+    section = quality.run(audit_input(tmp_path, images))
+    assert flagged(section, "dark") == [underexposed]
+    assert flagged(section, "bright") == [washed_out]
+    finding = next(f for f in section.findings if f.kind == "dark")
+    assert "brightest 1% <= 128" in finding.message
+    unguarded = quality.run(audit_input(tmp_path / "again", images, options={
+        "quality": {"dark_highlights_max": 255, "bright_shadows_min": 0}}))
+    assert set(strokes) <= set(flagged(unguarded, "dark"))
+    assert on_white in flagged(unguarded, "bright")
