@@ -5,7 +5,8 @@ dataset itself: median -/+ z x MAD (MAD scaled by 1.4826 to match a standard dev
 is roughly symmetric, so a dataset of night photos does not flag every image as dark. Each robust threshold is then
 clamped by an absolute limit, and the MAD has a floor, so a clean homogeneous dataset (tiny MAD) flags nothing that
 is not really dark, bright, blurry, ... The defaults were chosen by looking at what CIFAR-10 flags (the truly
-extreme images: roughly 0.1-0.3% per flag, plus CIFAR's ~1.7% real grayscale pictures).
+extreme images: roughly 0.03-0.3% per flag, plus CIFAR's ~1.7% real grayscale pictures) and checked on MNIST (white
+digits on black: nothing flagged).
 
 Scores (what each flag ranks by; all from dataset_audit/scan/decode.py):
 - dark / bright: brightness, mean luma 0-255, on a linear scale. A dark image must also be dark throughout: its
@@ -365,7 +366,9 @@ def _charts(column: dict[str, np.ndarray], by_kind: dict[str, Flag], data: Audit
     dashed = "Dashed lines: the thresholds."
     charts = [
         _threshold_chart("Brightness", column["brightness"], "mean luma (0-255)",
-                         [by_kind["dark"].thresholds["max"], by_kind["bright"].thresholds["min"]], caption=dashed),
+                         [by_kind["dark"].thresholds["max"], by_kind["bright"].thresholds["min"]],
+                         caption=dashed + " Beyond them, a dark image must also have no bright parts and a bright "
+                                          "one no dark parts (see the thresholds table)."),
         _threshold_chart("Sharpness", blur_values[column["contrast"] >= MIN_CONTRAST_FOR_BLUR],
                          "Laplacian variance / luma variance" if relative else "Laplacian variance",
                          [by_kind["blurry"].thresholds["max"]], log_x=True,
@@ -383,8 +386,9 @@ ANALYSER = Analyser(
     name=NAME,
     title="Image quality",
     run=run,
-    settings=("z", "dark_max", "bright_min", "dark_highlights_max", "bright_shadows_min", "blurry_max", "blurry_score", "low_information_max", "min_side", "max_side",
-              "aspect_min", "aspect_max", "grayscale_max", "colour_share_min"),
+    settings=("z", "dark_max", "bright_min", "dark_highlights_max", "bright_shadows_min", "blurry_max", "blurry_score",
+              "low_information_max", "min_side", "max_side", "aspect_min", "aspect_max", "grayscale_max",
+              "colour_share_min"),
     metrics={
         "quality.dark_count": "images darker than the dark threshold (robust, from the dataset, or quality.dark_max) "
                               "with no bright parts",
