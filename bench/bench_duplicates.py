@@ -107,9 +107,39 @@ def bench_dataset(report: dict, name: str, source: Path, label_col: str | None, 
         print(f"  {name}, {setting}: {figures}", flush=True)
 
 
+def bench_thumbnail_search_recall(report: dict, queries: int = 6000) -> None:
+    """How often the cell-based thumbnail search returns the true nearest image (brute force over all 60,000 on
+    full signatures), for all sampled queries and for those whose true ratio passes the default max_ratio."""
+    from dataset_audit import signature
+    from dataset_audit.analysers.duplicates import DEFAULTS
+    from dataset_audit.config import Config
+
+    _, features = scanned(cifar10_folder(), Config())
+    started = time.perf_counter()
+    found = signature.nearest_neighbours(features.thumbs)
+    seconds = time.perf_counter() - started
+    vectors = signature.signatures(features.thumbs)
+    sample = np.random.default_rng(1).choice(len(vectors), queries, replace=False)
+    nearest, ratio = np.empty(queries, dtype=np.int64), np.empty(queries, dtype=np.float32)
+    for lo in range(0, queries, 1000):
+        block = sample[lo:lo + 1000]
+        squared = 2.0 - 2.0 * vectors[block] @ vectors.T
+        squared[np.arange(len(block)), block] = np.inf
+        top = np.sort(np.partition(squared, 10, axis=1)[:, :10], axis=1)
+        nearest[lo:lo + 1000] = np.argmin(squared, axis=1)
+        ratio[lo:lo + 1000] = np.sqrt(np.maximum(top[:, 0], 0)) / np.sqrt(np.maximum(top[:, 9], 1e-12))
+    hit = found.candidates[sample, 0] == nearest
+    matches = ratio <= DEFAULTS["max_ratio"]
+    report["duplicates_thumbnail_search"] = {
+        "seconds": round(seconds, 2), "queries": queries, "recall_at_1": round(float(hit.mean()), 3),
+        "ratio_matches": int(matches.sum()), "recall_at_1_on_ratio_matches": round(float(hit[matches].mean()), 3)}
+    print(f"  thumbnail search on CIFAR-10 60k: {report['duplicates_thumbnail_search']}", flush=True)
+
+
 def bench_real(report: dict) -> None:
     from mnist import mnist_test_csv
 
+    bench_thumbnail_search_recall(report)
     bench_dataset(report, "cifar60k", cifar10_folder(), None, tuple(SETTINGS))
     bench_dataset(report, "mnist10k", mnist_test_csv(), "label", ("default", "phash_only_8"))
     report["duplicates_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
