@@ -120,12 +120,13 @@ def test_a_lit_stroke_on_black_is_not_dark_and_a_dark_object_on_white_is_not_bri
     object_on_white[20:44, 20:44] = 30
     images += [(dark(photo(100)), "a"), (Image.fromarray(object_on_white), "a"), (bright(photo(101)), "a")]
     strokes, underexposed, on_white, washed_out = [20, 21, 22], 23, 24, 25
-    section = quality.run(audit_input(tmp_path, images))
+    data = audit_input(tmp_path, images)
+    section = quality.run(data)
     assert flagged(section, "dark") == [underexposed]
     assert flagged(section, "bright") == [washed_out]
     finding = next(f for f in section.findings if f.kind == "dark")
     assert "brightest 1% <= 128" in finding.message
-    unguarded = quality.run(audit_input(tmp_path / "again", images, options={
-        "quality": {"dark_highlights_max": 255, "bright_shadows_min": 0}}))
+    data.config.analysers = {"quality": {"dark_highlights_max": 255, "bright_shadows_min": 0}}
+    unguarded = quality.run(data)
     assert set(strokes) <= set(flagged(unguarded, "dark"))
     assert on_white in flagged(unguarded, "bright")
