@@ -29,8 +29,9 @@ from .dataset import load_table
 from .errors import AuditUsageError
 from .gates import exit_code
 from .pipeline import AuditResult, run_audit
-from .report.html import GENERATOR, write_html
-from .report.json_report import write_findings_json
+from .report.base import write_report
+from .report.html import GENERATOR, HtmlReporter
+from .report.json_report import JsonReporter
 
 app = typer.Typer(
     help="Audit an image dataset (a CSV/Parquet/JSON-lines table of image paths, or a <class>/<image> folder) "
@@ -175,8 +176,8 @@ def run_command(
         with _progress_factory(interactive) as progress:
             result = run_audit(table, config, progress)
             config.out.mkdir(parents=True, exist_ok=True)
-            write_findings_json(result, config.out / "findings.json")
-            write_html(result, config.out / "report.html", progress)
+            for reporter in (JsonReporter(), HtmlReporter()):
+                write_report(reporter, result, config.out, progress)
     except AuditUsageError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None

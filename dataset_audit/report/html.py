@@ -10,7 +10,6 @@ import datetime as dt
 import importlib.resources
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -18,6 +17,7 @@ from plotly.offline import get_plotlyjs
 
 from ..pipeline import AuditResult
 from ..scan.runner import resolve_jobs
+from .base import ProgressFactory
 from .thumbnails import array_uri, make_thumbnails
 
 FINDINGS_SHOWN_PER_SECTION = 100
@@ -176,5 +176,12 @@ def render_html(result: AuditResult, progress=None) -> str:
     return env.get_template("base.html.j2").render(**view)
 
 
-def write_html(result: AuditResult, path: Path, progress=None) -> None:
-    path.write_text(render_html(result, progress), encoding="utf-8")
+class HtmlReporter:
+    """report.html: one self-contained page (see the module docstring)."""
+
+    name = "html"
+    filename = "report.html"
+
+    def render(self, result: AuditResult, progress: ProgressFactory | None = None) -> str:
+        return render_html(result, progress)
+

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..pipeline import AuditResult
+from .base import ProgressFactory
 
 SCHEMA_VERSION = 1
 
@@ -79,6 +80,16 @@ def findings_document(result: AuditResult) -> dict[str, Any]:
     return _plain(document)
 
 
-def write_findings_json(result: AuditResult, path: Path) -> None:
-    text = json.dumps(findings_document(result), indent=1, ensure_ascii=False, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+def render_findings_json(result: AuditResult) -> str:
+    return json.dumps(findings_document(result), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+class JsonReporter:
+    """findings.json: every metric, gate and finding, for other tools."""
+
+    name = "json"
+    filename = "findings.json"
+
+    def render(self, result: AuditResult, progress: ProgressFactory | None = None) -> str:
+        return render_findings_json(result)
+
