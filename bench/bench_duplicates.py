@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cifar import ROOT, cifar10_folder  # noqa: E402
 
-from dataset_audit import neardup  # noqa: E402
+from dataset_audit import graph_groups, hamming_search  # noqa: E402
 
 HASHES = 1_000_000
 PLANTED = 5_000
@@ -48,8 +48,8 @@ def bench_hashes(report: dict) -> None:
     times = []
     while True:
         started = time.perf_counter()
-        pairs = neardup.hamming_pairs(hashes, neardup.DEFAULT_RADIUS)
-        groups = neardup.group_members(neardup.connected_groups(len(hashes), pairs.left, pairs.right))
+        pairs = hamming_search.hamming_pairs(hashes, hamming_search.DEFAULT_RADIUS)
+        groups = graph_groups.group_members(graph_groups.connected_groups(len(hashes), pairs.left, pairs.right))
         times.append(time.perf_counter() - started)
         if len(times) == 3 or times[0] > REPEAT_IF_UNDER_S:
             break
@@ -57,7 +57,7 @@ def bench_hashes(report: dict) -> None:
     report["duplicates_1m_hash_runs"] = len(times)
     report["duplicates_1m_hash_pairs"] = len(pairs)
     report["duplicates_1m_hash_groups"] = len(groups)
-    print(f"  1,000,000 hashes, radius {neardup.DEFAULT_RADIUS}: {report['duplicates_1m_hash_search_s']} s "
+    print(f"  1,000,000 hashes, radius {hamming_search.DEFAULT_RADIUS}: {report['duplicates_1m_hash_search_s']} s "
           f"({'median of 3' if len(times) == 3 else 'one run'}), {len(pairs):,} edges, {len(groups):,} groups",
           flush=True)
 
@@ -110,15 +110,15 @@ def bench_dataset(report: dict, name: str, source: Path, label_col: str | None, 
 def bench_thumbnail_search_recall(report: dict, queries: int = 6000) -> None:
     """How often the cell-based thumbnail search returns the true nearest image (brute force over all 60,000 on
     full signatures), for all sampled queries and for those whose true ratio passes the default max_ratio."""
-    from dataset_audit import signature
+    from dataset_audit import thumbnail_search
     from dataset_audit.analysers.duplicates import DEFAULTS
     from dataset_audit.config import Config
 
     _, features = scanned(cifar10_folder(), Config())
     started = time.perf_counter()
-    found = signature.nearest_neighbours(features.thumbs)
+    found = thumbnail_search.nearest_neighbours(features.thumbs)
     seconds = time.perf_counter() - started
-    vectors = signature.signatures(features.thumbs)
+    vectors = thumbnail_search.signatures(features.thumbs)
     sample = np.random.default_rng(1).choice(len(vectors), queries, replace=False)
     nearest, ratio = np.empty(queries, dtype=np.int64), np.empty(queries, dtype=np.float32)
     for lo in range(0, queries, 1000):

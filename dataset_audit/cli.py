@@ -106,7 +106,8 @@ def _print_gates(result: AuditResult, console: Console) -> None:
     table.add_column("value", justify="right")
     table.add_column("result")
     for g in result.gates:
-        value = "not computed" if g.value is None else f"{g.value:.6g}"
+        value = (f"not computed: {result.not_computed.get(g.gate.metric, 'no value')}" if g.value is None
+                 else f"{g.value:.6g}")
         table.add_row(escape(g.gate.expr), value, "[green]pass[/]" if g.passed else "[bold red]FAIL[/]")
     console.print(table)
 
@@ -200,12 +201,17 @@ def run_command(
     raise typer.Exit(code)
 
 
+def _with_needs(analyser, metric: str) -> str:
+    extra = analyser.metrics[metric].needs
+    return analyser.metrics[metric].meaning + (f" (needs {', '.join(extra)})" if extra else "")
+
+
 def metrics_markdown() -> str:
     """The metric list as a Markdown table (README.md's copy is checked against this by a test)."""
     lines = ["| metric | analyser | meaning |", "| --- | --- | --- |"]
     for analyser in REGISTRY:
-        for name, meaning in analyser.metrics.items():
-            lines.append(f"| `{name}` | {analyser.name} | {meaning} |")
+        for name in analyser.metrics:
+            lines.append(f"| `{name}` | {analyser.name} | {_with_needs(analyser, name)} |")
     return "\n".join(lines)
 
 
@@ -222,8 +228,8 @@ def metrics_command(
     table.add_column("analyser")
     table.add_column("meaning")
     for analyser in REGISTRY:
-        for name, meaning in analyser.metrics.items():
-            table.add_row(name, analyser.name, escape(meaning))
+        for name in analyser.metrics:
+            table.add_row(name, analyser.name, escape(_with_needs(analyser, name)))
     console.print(table)
 
 
@@ -231,8 +237,8 @@ def metrics_command(
 def analysers_command() -> None:
     """List the analysers (names for --only / --skip) in the order they run."""
     for analyser in REGISTRY:
-        kind = "images" if analyser.needs_images else "table"
-        console.print(f"{analyser.name:<16} {kind:<7} {analyser.title}", highlight=False)
+        needs = ", ".join(analyser.needs) or "a table"
+        console.print(f"{analyser.name:<16} {analyser.title:<32} needs: {needs}", highlight=False)
 
 
 def main() -> None:

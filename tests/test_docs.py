@@ -5,16 +5,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dataset_audit.cli import metrics_markdown
+import pytest
+
+from dataset_audit.docs import BLOCKS, block_pattern
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_metric_list_matches_the_registry():
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_readme_generated_blocks_match_the_code(name):
+    """The metric list and the settings reference come from the analysers' declarations (`make readme`)."""
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- metrics:start -->\n(.*)\n<!-- metrics:end -->", readme, re.S)
-    assert block, "README.md lost its metrics markers"
-    assert block.group(1) == metrics_markdown(), "README metrics are stale: paste `audit metrics --markdown`"
+    block = block_pattern(name).search(readme)
+    assert block, f"README.md lost its {name} markers"
+    assert block.group(1) == BLOCKS[name](), f"README's {name} block is stale: run `make readme`"
 
 
 def test_readme_setup_commands_are_make_targets():

@@ -6,7 +6,7 @@ from ..model import Analyser
 from . import (
     balance,
     categories,
-    classviews,
+    classes,
     columns,
     duplicates,
     embedding,
@@ -19,7 +19,7 @@ from . import (
 )
 
 
-def _build(entries: list[Analyser]) -> list[Analyser]:
+def build_registry(entries: list[Analyser]) -> list[Analyser]:
     names: set[str] = set()
     metrics: set[str] = set()
     for analyser in entries:
@@ -33,7 +33,7 @@ def _build(entries: list[Analyser]) -> list[Analyser]:
     return entries
 
 
-REGISTRY: list[Analyser] = _build([
+REGISTRY: list[Analyser] = build_registry([
     integrity.ANALYSER,
     balance.ANALYSER,
     properties.ANALYSER,
@@ -44,14 +44,14 @@ REGISTRY: list[Analyser] = _build([
     quality.ANALYSER,
     duplicates.ANALYSER,
     pixels.ANALYSER,
-    classviews.ANALYSER,
+    classes.ANALYSER,
     embedding.ANALYSER,
 ])
 
 
 def metric_catalogue() -> dict[str, str]:
     """Every metric name with its one-line meaning, in registry order (README and `audit metrics` use this)."""
-    return {name: meaning for analyser in REGISTRY for name, meaning in analyser.metrics.items()}
+    return {name: metric.meaning for analyser in REGISTRY for name, metric in analyser.metrics.items()}
 
 
 def by_name() -> dict[str, Analyser]:

@@ -8,7 +8,6 @@ columns, categories and target-leakage analysers share one pass.
 from __future__ import annotations
 
 import re
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,23 +82,10 @@ def is_text_source(table: Table) -> bool:
         or Path(table.source).suffix == ""
 
 
-_CACHE: dict[int, tuple[weakref.ref, dict[str, ColumnProfile]]] = {}
-
-
 def profile_table(table: Table) -> dict[str, ColumnProfile]:
-    """One profile per column, computed once per frame."""
-    key = id(table.frame)
-    cached = _CACHE.get(key)
-    if cached is not None and cached[0]() is table.frame:
-        return cached[1]
-    profiles = {str(c): profile_column(table.frame[c], str(c)) for c in table.frame.columns}
-    for stale in [k for k, (ref, _) in _CACHE.items() if ref() is None]:
-        del _CACHE[stale]
-    try:
-        _CACHE[key] = (weakref.ref(table.frame), profiles)
-    except TypeError:  # an object that cannot be weakly referenced: just do not cache
-        pass
-    return profiles
+    """One profile per column. The pipeline calls this once and hands the result to every table analyser
+    (AuditInput.profiles); tests call it directly."""
+    return {str(c): profile_column(table.frame[c], str(c)) for c in table.frame.columns}
 
 
 def _is_missing_scalar(value: object) -> bool:

@@ -2,6 +2,7 @@
 
 Schema changes:
   1: first version: schema_version, tool, dataset, scan, timings, metrics, gates, analysers, findings.
+  2: `not_computed` (metric -> why it has no value, e.g. no labels); a gate on such a metric carries `not_computed`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from ..pipeline import AuditResult
 from .base import ProgressFactory
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _plain(value: Any) -> Any:
@@ -61,9 +62,11 @@ def findings_document(result: AuditResult) -> dict[str, Any]:
         "timings": {"total_seconds": round(result.seconds, 3),
                     **{k: round(v, 3) for k, v in result.timings.items()}},
         "metrics": dict(sorted(result.metrics.items())),
+        "not_computed": dict(sorted(result.not_computed.items())),
         "gates": [
             {"expr": g.gate.expr, "metric": g.gate.metric, "op": g.gate.op, "value": g.value,
-             "threshold": g.gate.threshold, "passed": g.passed}
+             "threshold": g.gate.threshold, "passed": g.passed,
+             **({"not_computed": result.not_computed.get(g.gate.metric, "no value")} if g.value is None else {})}
             for g in result.gates
         ],
         "analysers": [
