@@ -84,13 +84,14 @@ def bench_dataset(report: dict, name: str, source: Path, label_col: str | None, 
     from dataset_audit.analysers import duplicates
     from dataset_audit.config import Config
     from dataset_audit.model import AuditInput
+    from dataset_audit.pipeline import run_analyser
 
     config = Config(label_col=label_col)
     table, features = scanned(source, config)
     for setting in settings:
         config.analysers = {"duplicates": SETTINGS[setting]}
         started = time.perf_counter()
-        section = duplicates.run(AuditInput(table=table, features=features, config=config))
+        section = run_analyser(duplicates.ANALYSER, AuditInput(table=table, features=features, config=config))
         seconds = time.perf_counter() - started
         near = [f for f in section.findings if f.kind == "near_duplicate"]
         figures = {
@@ -111,7 +112,7 @@ def bench_thumbnail_search_recall(report: dict, queries: int = 6000) -> None:
     """How often the cell-based thumbnail search returns the true nearest image (brute force over all 60,000 on
     full signatures), for all sampled queries and for those whose true ratio passes the default max_ratio."""
     from dataset_audit import thumbnail_search
-    from dataset_audit.analysers.duplicates import DEFAULTS
+    from dataset_audit.analysers.duplicates import SETTINGS as DUPLICATE_SETTINGS
     from dataset_audit.config import Config
 
     _, features = scanned(cifar10_folder(), Config())
@@ -129,7 +130,7 @@ def bench_thumbnail_search_recall(report: dict, queries: int = 6000) -> None:
         nearest[lo:lo + 1000] = np.argmin(squared, axis=1)
         ratio[lo:lo + 1000] = np.sqrt(np.maximum(top[:, 0], 0)) / np.sqrt(np.maximum(top[:, 9], 1e-12))
     hit = found.candidates[sample, 0] == nearest
-    matches = ratio <= DEFAULTS["max_ratio"]
+    matches = ratio <= next(s.default for s in DUPLICATE_SETTINGS if s.name == "max_ratio")
     report["duplicates_thumbnail_search"] = {
         "seconds": round(seconds, 2), "queries": queries, "recall_at_1": round(float(hit.mean()), 3),
         "ratio_matches": int(matches.sum()), "recall_at_1_on_ratio_matches": round(float(hit[matches].mean()), 3)}

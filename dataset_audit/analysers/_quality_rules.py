@@ -3,7 +3,7 @@
 Scores (what each flag ranks by; all from dataset_audit/scan/decode.py):
 - dark / bright: brightness, mean luma 0-255, on a linear scale. A dark image must also be dark throughout: its
   brightest 1% of pixels (luma_p99) at most DARK_HIGHLIGHTS_MAX; a bright one must have its darkest 1% (luma_p01) at
-  least BRIGHT_SHADOWS_MIN. A white digit on black (MNIST: mean luma ~13 for a thin '1') or a lit subject on a black
+  least BRIGHT_SHADOWS_MIN. A white digit on black (a thin MNIST '1' is almost all black) or a lit subject on a black
   background is a dark scene, not an underexposed picture; a dark object on white is not washed out.
 - blurry: relative sharpness = Laplacian variance / luma variance, log10 scale. Raw Laplacian variance mostly
   ranks plain backgrounds (a small plane in a blue sky), not blur; dividing by the contrast leaves how much of the

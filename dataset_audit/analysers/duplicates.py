@@ -5,15 +5,14 @@ Matches, all between rows whose image decoded:
 - exact: identical file bytes (byte_hash) or identical decoded pixels (pixel_hash: re-encoded, renamed, converted).
 - near: either (a) the normalised-thumbnail ratio test: d(i, j) / d(i, 10th nearest) <= `max_ratio` (see
   dataset_audit.thumbnail_search; catches re-crops, shifts, colour and contrast changes) with the distance itself at most
-  `max_distance` (in a small or sparse dataset the 10th neighbour is far and the ratio alone passes look-alikes;
-  on CIFAR-10 every ratio match was already below 0.7, on the synthetic sample three look-alikes were above), or (b)
+  `max_distance` (in a small or sparse dataset the 10th neighbour is far and the ratio alone passes look-alikes), or (b)
   pHash within `phash_radius` bits confirmed by the thumbnails (catches many re-crops of one shot, where the ratio
   test fails because the 10th nearest neighbour is another copy). Confirmed means a thumbnail distance of at most
   `phash_confirm_distance`, at most `phash_max_ratio` x the 10th-neighbour distance of either image, and at most
   TYPICAL_SHARE x the dataset's median nearest-neighbour distance. The two relative limits matter where pHash is
-  not selective: on MNIST (thin strokes on black) 112,000 pairs of the 10,000 test digits are within 8 bits, and
-  the absolute limit alone chained 2,752 different digits into one group; with them, the groups are small and the
-  CIFAR-10 results barely change (bench/bench_duplicates.py). phash_max_ratio = 0 turns both relative limits off.
+  not selective: on MNIST (thin strokes on black) most digits are within 8 bits of many others, and the absolute
+  limit alone chains thousands of different digits into one group; `make bench` measures both datasets with and
+  without them (bench/RESULTS.md, duplicates_* rows). phash_max_ratio = 0 turns both relative limits off.
 Matched rows are joined into connected groups. A group with several labels is also a conflicting_labels finding; a
 group with a train row and a val/test row is also a leakage finding.
 

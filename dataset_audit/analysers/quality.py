@@ -4,9 +4,8 @@ Every flag compares one per-image score from the scan with a threshold. By defau
 dataset itself: median -/+ z x MAD (MAD scaled by 1.4826 to match a standard deviation) on a scale where the score
 is roughly symmetric, so a dataset of night photos does not flag every image as dark. Each robust threshold is then
 clamped by an absolute limit, and the MAD has a floor, so a clean homogeneous dataset (tiny MAD) flags nothing that
-is not really dark, bright, blurry, ... The defaults were chosen by looking at what CIFAR-10 flags (the truly
-extreme images: roughly 0.03-0.3% per flag, plus CIFAR's ~1.7% real grayscale pictures) and checked on MNIST (white
-digits on black: nothing flagged).
+is not really dark, bright, blurry, ... The defaults were chosen by looking at what CIFAR-10 flags (only the truly
+extreme images, plus its real grayscale pictures) and checked on MNIST (white digits on black: nothing flagged).
 
 The rules, scores and thresholds are in _quality_rules.py; the settings in SETTINGS below.
 

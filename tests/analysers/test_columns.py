@@ -247,6 +247,17 @@ def test_mojibake_is_found_and_repaired_in_the_detail():
     assert repair_mojibake("Zürich") is None
 
 
+@pytest.mark.parametrize("codec", ["cp1252", "mac_roman", "cp437"])
+def test_mojibake_from_other_codecs_and_double_encoding_is_repaired(codec):
+    """ftfy's repair: the cp1252/Latin-1 round trip alone missed Mac Roman, DOS and doubly garbled text."""
+    for text in ("crème brûlée", "Ångström", "smörgåsbord"):
+        garbled = text.encode("utf-8").decode(codec)
+        assert repair_mojibake(garbled) == text
+    twice = "naïve".encode().decode("cp1252").encode("utf-8").decode("cp1252")
+    assert repair_mojibake(twice) == "naïve"
+    assert repair_mojibake("Zoë’s “quote”") is None  # clean typography is left alone
+
+
 def test_latin1_csv_gets_an_encoding_finding(tmp_path):
     rng = np.random.default_rng(6)
     lines = ["name,city,label"] + [
