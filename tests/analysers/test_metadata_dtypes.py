@@ -38,4 +38,10 @@ def test_odd_dtypes_do_not_break_the_analysers(module, source):
     table = Table(frame=odd_frame(), source=source, root=Path("."), label_col="label")
     section = run_analyser(module.ANALYSER, AuditInput(table=table, features=None, config=Config()))
     assert section.error is None
+    expected = {columns: "missing.column_count", categories: "categories.inconsistent_groups",
+                rows: "rows.duplicate_count", target_leakage: "leakage.target_max_score"}[module]
+    assert expected in section.metrics  # it did its job, not merely survived
+    if module is columns:
+        missing = {f.detail["column"] for f in section.findings if f.kind == "missing"}
+        assert {"all_null", "all_empty"} <= missing
     assert all(isinstance(v, (int, float)) for v in section.metrics.values())
