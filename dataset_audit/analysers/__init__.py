@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..model import Analyser
 from . import (
     balance,
+    bias,
     categories,
     classviews,
     columns,
@@ -42,6 +43,7 @@ REGISTRY: list[Analyser] = _build([
     rows.ANALYSER,
     target_leakage.ANALYSER,
     quality.ANALYSER,
+    bias.ANALYSER,
     duplicates.ANALYSER,
     pixels.ANALYSER,
     classviews.ANALYSER,
