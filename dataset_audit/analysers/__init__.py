@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..model import Analyser
 from . import (
     balance,
+    baseline,
     bias,
     categories,
     classviews,
@@ -50,6 +51,7 @@ REGISTRY: list[Analyser] = _build([
     pixels.ANALYSER,
     classviews.ANALYSER,
     embedding.ANALYSER,
+    baseline.ANALYSER,
 ])
 
 
