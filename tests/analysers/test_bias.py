@@ -40,6 +40,9 @@ def test_mostly_grayscale_class_is_flagged_and_named():
     assert finding.kind == "spurious_correlation" and finding.severity == "warning"
     assert finding.detail["property"] in {"grayscale", "colourfulness", "mode"}
     assert finding.detail["class"] == "old_photo"
+    assert len(section.findings) == 1  # one finding per class, naming every property that singles it out
+    assert finding.detail["property"] in {"grayscale", "mode"}  # capture properties lead over pixel statistics
+    assert "colourfulness" in finding.detail["also"] and "colourfulness" in finding.message
     assert "old_photo" in finding.message and finding.detail["property"] in finding.message
     assert set(finding.rows) == set(grey_rows)  # the images that carry the correlation
     assert section.montages and section.montages[0].items[0].row in grey_rows
