@@ -53,7 +53,9 @@ def image_properties(data: AuditInput, rows: np.ndarray) -> list[ImageProperty]:
         ImageProperty("width", "width (px)", width),
         ImageProperty("height", "height (px)", height),
         ImageProperty("aspect", "aspect ratio (width / height)", width / np.maximum(height, 1.0)),
-        ImageProperty("file_size", "file size (bytes, log10)", np.log10(np.maximum(number("file_bytes"), 1.0))),
+        # File size follows the content too (MNIST's '1's are the smallest PNGs), so it counts with the pixels.
+        ImageProperty("file_size", "file size (bytes, log10)", np.log10(np.maximum(number("file_bytes"), 1.0)),
+                      acquisition=False),
         ImageProperty("format", "format (as detected)", frame["format"].astype(str).to_numpy(dtype=object),
                       categorical=True),
         ImageProperty("mode", "colour mode (as stored)", frame["mode"].astype(str).to_numpy(dtype=object),
