@@ -22,6 +22,7 @@ Settings ([tool.dataset-audit.drift]):
 - max_rows_per_split (int, default 5000): rows sampled per split for the per-property tests.
 - max_rows (int, default 20000): rows sampled (both splits together) for the domain classifier.
 - folds (int, default 5): cross-validation folds of the domain classifier.
+- max_columns (int, default 200): metadata columns compared (in table order), so a very wide table stays bounded.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from ._tabular import profile_table
 
 NAME = "drift"
 DEFAULTS = {"auc_threshold": 0.65, "min_distance": 0.1, "alpha": 0.01, "permutations": 200,
-            "max_rows_per_split": 5000, "max_rows": 20_000, "folds": 5}
+            "max_rows_per_split": 5000, "max_rows": 20_000, "folds": 5, "max_columns": 200}
 MAX_CATEGORIES = 30
 CATEGORICAL_MAX_UNIQUE_SHARE = 0.5  # text columns with more distinct values than this share are ids, not categories
 MIN_ROWS_PER_SPLIT = 10
@@ -126,8 +127,11 @@ def _variables(data: AuditInput, rows: np.ndarray) -> list[Variable]:
         variables.append(Variable(f"label ({table.label_col})", "label", "class",
                                   np.asarray(labels, dtype=object)[rows], True))
     skip = {table.path_col, table.label_col, table.split_col}
-    for name, profile in profile_table(table).items():
-        if name in skip or profile.distinct < 2:
+    columns = [name for name in table.frame.columns if name not in skip][: int(_option(data, "max_columns"))]
+    profiles = profile_table(table)
+    for name in columns:
+        profile = profiles[name]
+        if profile.distinct < 2:
             continue
         if profile.kind in {"number", "date"} and profile.numeric is not None:
             variables.append(Variable(name, "metadata", name + (" (days)" if profile.kind == "date" else ""),

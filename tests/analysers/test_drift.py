@@ -66,6 +66,8 @@ def test_metadata_and_label_drift_are_named():
     (finding,) = section.findings
     assert finding.severity == "info"  # the images themselves look alike
     assert "source" in finding.message
+    narrow = run(typical_records(n, seed=3), cols, max_columns=0)  # metadata columns capped: only images and label
+    assert {row[2] for row in narrow.tables[0].rows} == {"image", "label"}
 
 
 def test_every_other_split_is_compared_with_train():
