@@ -36,6 +36,7 @@ def test_mostly_grayscale_class_is_flagged_and_named():
         records[i].update(colourfulness=0.0, mode="L")
     section = bias.run(audit_input(records, {"label": y}))
     assert section.metrics["bias.max_property_score"] >= 0.85
+    assert section.metrics["bias.max_capture_score"] >= 0.85  # grayscale and mode are capture properties
     finding = section.findings[0]
     assert finding.kind == "spurious_correlation" and finding.severity == "warning"
     assert finding.detail["property"] in {"grayscale", "colourfulness", "mode"}
@@ -64,6 +65,7 @@ def test_non_monotonic_numeric_property_is_found():
     finding = next(f for f in section.findings if f.detail["property"] == "brightness")
     assert finding.detail["class"] == "car" and finding.detail["auc"] > 0.9
     assert finding.severity == "info" and "may be the content itself" in finding.message  # a pixel statistic
+    assert section.metrics["bias.max_capture_score"] == 0.5  # sizes, format, mode are constant here
 
 
 def test_threshold_setting_and_small_classes():
