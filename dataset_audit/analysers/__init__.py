@@ -5,9 +5,12 @@ from __future__ import annotations
 from ..model import Analyser
 from . import (
     balance,
+    baseline,
+    bias,
     categories,
     classes,
     columns,
+    drift,
     duplicates,
     embedding,
     integrity,
@@ -42,10 +45,13 @@ REGISTRY: list[Analyser] = build_registry([
     rows.ANALYSER,
     target_leakage.ANALYSER,
     quality.ANALYSER,
+    bias.ANALYSER,
     duplicates.ANALYSER,
+    drift.ANALYSER,
     pixels.ANALYSER,
     classes.ANALYSER,
     embedding.ANALYSER,
+    baseline.ANALYSER,
 ])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,8 @@ def test_sample_data_variants_are_found():
     table = load_table(root / "images.csv", Config(label_col="label"))
     section = run_analyser(categories.ANALYSER, AuditInput(table=table, features=None, config=Config()))
     by_column = {f.detail["column"]: f for f in section.findings}
-    assert by_column["source"].rows == [87, 109, 136, 147, 273]
-    assert by_column["label"].rows == [194, 297, 334]
-    assert by_column["annotator"].rows == [56, 360]  # the mojibake spelling of 'José'
+    planted = {e["kind"]: e["rows"] for e in json.loads((root / "planted.json").read_text())["planted"]}
+    assert by_column["source"].rows == planted["inconsistent_category"]
+    assert by_column["label"].rows == planted["inconsistent_label"]
+    assert by_column["annotator"].rows == planted["mojibake"]  # the mojibake spelling of 'José'
     assert len(section.findings) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -112,5 +113,6 @@ def test_sample_data_rows_are_found():
     root = Path(__file__).resolve().parents[2] / "sample_data"
     table = load_table(root / "images.csv", Config(label_col="label"))
     section = run_analyser(rows.ANALYSER, AuditInput(table=table, features=None, config=Config()))
-    assert [f.rows for f in section.findings if f.kind == "duplicate_rows"] == [[266, 345]]
-    assert [f.rows for f in section.findings if f.kind == "conflicting_labels"] == [[29, 286]]
+    planted = {e["kind"]: e["rows"] for e in json.loads((root / "planted.json").read_text())["planted"]}
+    assert [f.rows for f in section.findings if f.kind == "duplicate_rows"] == [planted["duplicate_row"]]
+    assert [f.rows for f in section.findings if f.kind == "conflicting_labels"] == [planted["conflicting_row"]]
