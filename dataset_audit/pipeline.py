@@ -16,6 +16,7 @@ from .gates import Gate, GateResult, evaluate, parse_gate
 from .model import Analyser, AuditInput, Finding, Section
 from .scan import Features, scan_images
 from .scan.runner import ProgressCallback
+from .scan.safe_read import ScanLimits
 
 ProgressFactory = Callable[[str, int], ProgressCallback]
 
@@ -76,7 +77,9 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
         paths = table.resolved_paths()
         callback = progress("Scanning images", len(set(map(str, paths)))) if progress else None
         features = scan_images(paths, jobs=config.jobs, cache_dir=config.cache_dir if config.use_cache else None,
-                               progress=callback)
+                               progress=callback, limits=ScanLimits(config.max_file_bytes, config.image_timeout),
+                               refused=table.outside_root(paths) if config.confine_to_root else None)
+        table.notes.extend(features.stats.warnings)  # e.g. a corrupt cache rebuilt: the report says so too
         timings["scan"] = features.stats.seconds
     data = AuditInput(table=table, features=features, config=config)
     sections = []
