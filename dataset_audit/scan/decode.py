@@ -144,7 +144,10 @@ def scan_one(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[
         record.update(status="missing", error_kind="empty_path", error="the path cell is empty")
         return record, b""
     try:
-        with time_limit(limits.seconds_per_image):
+        # Pillow's warnings about a damaged file (corrupt EXIF, truncated tags) are not printed: what matters
+        # about the file is in its record.
+        with time_limit(limits.seconds_per_image), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             data = read_image_file(path, limits.max_file_bytes)
             record["file_bytes"] = len(data)
             record["byte_hash"] = _digest64(data)
@@ -194,7 +197,8 @@ def load_preview(path: str, side: int, limits: ScanLimits = ScanLimits()) -> Ima
     """The image at `path` as RGB, decoded at reduced scale when the codec can, for display; None when it cannot be
     read within the same limits as the scan (regular file, byte cap, time limit, pixel cap)."""
     try:
-        with time_limit(limits.seconds_per_image):
+        with time_limit(limits.seconds_per_image), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             data = read_image_file(path, limits.max_file_bytes)
             with open_image(data) as image:
                 draft = draft_side_for(image, side * 2)

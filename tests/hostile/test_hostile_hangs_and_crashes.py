@@ -12,7 +12,6 @@ import pytest
 from conftest import by_kind, findings, run_cli, run_subprocess, write_csv
 
 from dataset_audit.scan.decode import scan_one
-from dataset_audit.scan.safe_read import ImageTimeout, ScanLimits, time_limit
 
 # ---------------------------------------------------------------------------------------------- item 1
 
@@ -31,6 +30,8 @@ def test_1_fifo_and_dev_zero_become_findings_not_a_hang(good_images, tmp_path):
 
 
 def test_1_file_over_the_byte_cap_is_a_finding(good_images):
+    from dataset_audit.scan.safe_read import ScanLimits
+
     record, thumb = scan_one(str(good_images / "good_0.png"), ScanLimits(max_file_bytes=100))
     assert (record["status"], record["error_kind"], thumb) == ("unreadable", "file_too_large", b"")
     assert "--max-file-bytes" in record["error"]
@@ -38,6 +39,7 @@ def test_1_file_over_the_byte_cap_is_a_finding(good_images):
 
 def test_1_each_image_has_a_time_limit(good_images, monkeypatch):
     import dataset_audit.scan.decode as decode
+    from dataset_audit.scan.safe_read import ImageTimeout, ScanLimits, time_limit
 
     def stuck_decoder(*args, **kwargs):
         time.sleep(30)  # stands for a decoder that does not come back
