@@ -85,14 +85,25 @@ class Table:
 
     def outside_root(self, paths: list[Path | None] | None = None) -> list[bool]:
         """Per row: whether its image path leads outside the root folder (an absolute path elsewhere, or '..').
-        Judged on the path as written (no symlink is followed), so it costs no file-system call."""
+        Judged on the path as written; only a path that looks outside has its folder's real path checked (once per
+        folder), so /home/me/data/x.png is inside a root that is the symlink-resolved /mnt/data."""
         root = os.path.normpath(str(self.root))
-        prefix = root if root.endswith(os.sep) else root + os.sep
-        flags = []
-        for path in self.resolved_paths() if paths is None else paths:
-            normal = os.path.normpath(str(path)) if path is not None else root
-            flags.append(normal != root and not normal.startswith(prefix))
-        return flags
+        real_root = os.path.realpath(root)
+        folders: dict[str, bool] = {}
+
+        def outside(text: str) -> bool:
+            if _is_within(text, root):
+                return False
+            folder = os.path.dirname(text)
+            if folder not in folders:
+                try:
+                    folders[folder] = not _is_within(os.path.realpath(folder), real_root)
+                except ValueError:  # a NUL byte
+                    folders[folder] = True
+            return folders[folder]
+
+        return [path is not None and outside(os.path.normpath(str(path)))
+                for path in (self.resolved_paths() if paths is None else paths)]
 
     def column_values(self, column: str | None) -> list[str] | None:
         if column is None:
@@ -113,6 +124,10 @@ class Table:
 
     def roles(self) -> dict[str, str | None]:
         return {"path": self.path_col, "label": self.label_col, "split": self.split_col}
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
 
 
 def class_groups(labels: list[str] | np.ndarray, rows: np.ndarray | None = None) -> list[tuple[str, np.ndarray]]:

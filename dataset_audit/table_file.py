@@ -215,7 +215,8 @@ def _with_scalar_cells(table: TableFile) -> TableFile:
         count = sum(flags)
         if not count:
             continue
-        frame[column] = [_as_json_text(v) if flag else v for v, flag in zip(values, flags, strict=True)]
+        frame[column] = pd.Series([_as_json_text(v) if flag else v for v, flag in zip(values, flags, strict=True)],
+                                  index=frame.index, dtype=object)  # object: an empty cell stays None, not NaN
         first = flags.index(True)
         example = str(frame[column].iloc[first])
         table.non_scalar_columns[str(column)] = count
