@@ -35,14 +35,27 @@ def test_9_a_failing_run_keeps_the_previous_report(good_images, tmp_path, monkey
     assert sorted(p.name for p in out.iterdir()) == ["findings.json", "report.html"]  # no temporary left
 
 
-def _slow_dataset(folder: Path, count: int) -> Path:
-    """`count` hard links to one noisy 700x700 PNG: distinct paths, each decoded, nothing big on disk."""
+def _dataset(folder: Path, count: int) -> Path:
+    """`count` hard links to one small PNG: distinct paths, each decoded, nothing big on disk."""
     folder.mkdir()
-    pixels = np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)
+    pixels = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(folder / "noise.png")
     for i in range(count):
         os.link(folder / "noise.png", folder / f"n{i:04d}.png")
     return write_csv(folder, [f"n{i:04d}.png" for i in range(count)])
+
+
+# The CLI with every decode slowed to 50 ms, so the scan takes seconds on any machine (workers are forked and
+# inherit the patch): the test can act mid-scan without depending on the machine's speed.
+SLOW_CLI = """
+import sys, time
+import dataset_audit.scan.decode as decode
+real = decode._decode_into
+decode._decode_into = lambda *args: (time.sleep(0.05), real(*args))[1]
+from dataset_audit.cli import main
+sys.argv = ["audit", *sys.argv[1:]]
+main()
+"""
 
 
 def _cache_rows(cache: Path) -> int:
@@ -54,23 +67,23 @@ def _cache_rows(cache: Path) -> int:
 
 
 def _start(*args: str) -> subprocess.Popen:
-    # --only integrity: the analysers are not under test (and 400 identical images are no dataset to embed).
-    return subprocess.Popen([sys.executable, "-m", "dataset_audit", "run", *args, "--quiet", "--jobs", "2",
+    # --only integrity: the analysers are not under test (and identical images are no dataset to embed).
+    return subprocess.Popen([sys.executable, "-c", SLOW_CLI, "run", *args, "--quiet", "--jobs", "2",
                              "--only", "integrity"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals to a process group")
 def test_10_ctrl_c_keeps_the_scan_so_far_and_prints_one_line(tmp_path):
-    csv = _slow_dataset(tmp_path / "data", 400)
+    csv = _dataset(tmp_path / "data", 600)
     cache = tmp_path / "cache"
     process = _start(str(csv), "--out", str(tmp_path / "o"), "--cache-dir", str(cache))
     try:
         deadline = time.monotonic() + 120
-        while _cache_rows(cache) == 0 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)  # the old scan wrote the cache only at the very end: this never became true
-        assert process.poll() is None, "the scan finished before it could be interrupted"
-        assert _cache_rows(cache) > 0, "no scan result reached the cache while scanning"
+        while process.poll() is None and _cache_rows(cache) == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # The old scan wrote the cache only after the last image: the process ended before any row appeared.
+        assert process.poll() is None and _cache_rows(cache) > 0, "no scan result reached the cache mid-scan"
         os.killpg(process.pid, signal.SIGINT)  # what a terminal does on Ctrl-C: the whole group
         _, stderr = process.communicate(timeout=60)
     finally:
@@ -87,19 +100,19 @@ def test_10_ctrl_c_keeps_the_scan_so_far_and_prints_one_line(tmp_path):
                           capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert findings(out)["scan"]["from_cache"] == kept
-    assert findings(out)["scan"]["decoded"] == 400 - kept
+    assert findings(out)["scan"]["decoded"] == 600 - kept
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers die with their parent on Linux")
 def test_10_killing_the_parent_leaves_no_worker_tracebacks(tmp_path):
-    csv = _slow_dataset(tmp_path / "data", 300)
+    csv = _dataset(tmp_path / "data", 300)
     process = _start(str(csv), "--out", str(tmp_path / "o"), "--no-cache")
     try:
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
         deadline = time.monotonic() + 120
         while process.poll() is None and not children.read_text().split() and time.monotonic() < deadline:
             time.sleep(0.1)
-        time.sleep(1.5)  # workers are mid-task
+        time.sleep(2)  # workers are mid-task (300 images x 50 ms / 2 workers: 7.5 s of scanning)
         assert process.poll() is None, "the scan finished before it could be killed"
         process.kill()
         # stderr reaches EOF only when every worker (they share it) has exited.

@@ -41,8 +41,8 @@ def test_5_cache_rows_are_never_unpickled(good_images, tmp_path):
             db.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?)",
                        (str(image.resolve()), st.st_size, st.st_mtime_ns, version, payload, b""))
     code, output = run_cli(str(csv), "--out", str(tmp_path / "o"), "--cache-dir", str(cache))
+    assert not marker.exists(), "a cached row ran code"  # the old cache unpickled the row: the file appeared
     assert code == 0, output
-    assert not marker.exists()
     assert findings(tmp_path / "o")["scan"]["decoded"] == 1  # the crafted row was a miss, decoded afresh
 
 
