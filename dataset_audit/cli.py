@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -46,6 +48,7 @@ console = Console()
 
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def _version(value: bool) -> None:
@@ -96,6 +99,17 @@ def _check_output_folder(folder: Path, force: bool) -> None:
             if marker not in head:
                 raise AuditUsageError(f"{target} exists and was not written by dataset-audit; "
                                       "choose another --out or pass --force to overwrite it")
+
+
+def _check_output_writable(folder: Path) -> None:
+    """Create --out and write a probe file in it, before the scan: an unwritable folder must not cost a full audit."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".audit-write-test.")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise AuditUsageError(f"--out {folder} cannot be written: {exc.strerror or exc}") from None
 
 
 def _print_gates(result: AuditResult, console: Console) -> None:
@@ -157,6 +171,13 @@ def run_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the gate summary and errors.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite report files in --out that dataset-audit "
                                         "did not write.")] = False,
+    max_file_bytes: Annotated[int | None, typer.Option(help="Image files larger than this many bytes are not read "
+                                                       "(a finding instead) [default: 268435456, 256 MiB].")] = None,
+    image_timeout: Annotated[int | None, typer.Option(help="Seconds to read and decode one image before it is "
+                                                      "stopped (a finding instead) [default: 60].")] = None,
+    confine_to_root: Annotated[bool, typer.Option("--confine-to-root", help="Refuse image paths that lead outside "
+                                                  "--root (absolute paths elsewhere, '..'); they are reported "
+                                                  "either way.")] = False,
 ) -> None:
     """Audit a dataset, write OUT/report.html and OUT/findings.json, and exit 1 if a gate fails."""
     try:
@@ -167,10 +188,13 @@ def run_command(
             "fail_on": fail_on or [], "jobs": jobs, "cache_dir": cache_dir, "use_cache": False if no_cache else None,
             "sample": sample, "seed": seed, "only": only or [], "skip": skip or [], "tsne_max": tsne_max,
             "quiet": quiet or None, "force": force or None, "encoding": encoding, "delimiter": delimiter,
+            "max_file_bytes": max_file_bytes, "image_timeout": image_timeout,
+            "confine_to_root": confine_to_root or None,
         }, source=str(file_path) if file_path else None)
         interactive = err.is_terminal and not config.quiet
         _check_output_folder(config.out, config.force)
         table = load_table(source, config)
+        _check_output_writable(config.out)
         if not config.quiet:
             for note in table.notes:
                 err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
@@ -179,6 +203,9 @@ def run_command(
             config.out.mkdir(parents=True, exist_ok=True)
             for reporter in (JsonReporter(), HtmlReporter()):
                 write_report(reporter, result, config.out, progress)
+    except KeyboardInterrupt as exc:  # one line, whatever stage: the scan's says what the cache kept
+        err.print(escape(str(exc) or "interrupted"), highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except AuditUsageError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
@@ -187,6 +214,8 @@ def run_command(
         err.print(f"[bold red]error:[/] cannot write{escape(where)}: {escape(str(exc.strerror or exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     if not config.quiet:
+        for warning in result.features.stats.warnings if result.features is not None else []:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         _print_summary(result, console)
     _print_gates(result, console)
     for section in result.analyser_errors:

@@ -39,6 +39,9 @@ class Config:
     delimiter: str | None = None  # of a CSV; None: detected
     tsne_max: int = 3000
     montage_max: int = 24  # images per montage
+    max_file_bytes: int = 256 * 1024 * 1024  # image files larger than this are not read (a finding instead)
+    image_timeout: int = 60  # seconds to read and decode one image before it is stopped (a finding instead)
+    confine_to_root: bool = False  # refuse image paths that lead outside --root (absolute elsewhere, or '..')
     # Per-analyser settings, e.g. {"duplicates": {"near_threshold": 0.9}, "quality": {"dark_max": 20}}.
     analysers: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_source: str | None = None
@@ -46,8 +49,8 @@ class Config:
 
 _PATH_FIELDS = {"root", "out", "cache_dir"}
 _LIST_FIELDS = {"only", "skip", "fail_on"}
-_INT_FIELDS = {"jobs", "sample", "seed", "tsne_max", "montage_max"}
-_BOOL_FIELDS = {"use_cache", "quiet", "force"}
+_INT_FIELDS = {"jobs", "sample", "seed", "tsne_max", "montage_max", "max_file_bytes", "image_timeout"}
+_BOOL_FIELDS = {"use_cache", "quiet", "force", "confine_to_root"}
 _SCALAR_KEYS = {f.name for f in fields(Config)} - {"analysers", "config_source"}
 # Option spellings that name a setting differently in the file: `no-cache = true` means use_cache = false.
 _NEGATED = {"no_cache": "use_cache"}
@@ -141,4 +144,6 @@ def build_config(file_settings: dict[str, Any], cli_settings: dict[str, Any], so
         raise AuditUsageError("--jobs must be 0 (one per core) or a positive number")
     if config.sample is not None and config.sample <= 0:
         raise AuditUsageError("--sample must be a positive number of rows")
+    if config.max_file_bytes <= 0 or config.image_timeout <= 0:
+        raise AuditUsageError("--max-file-bytes and --image-timeout must be positive numbers")
     return config

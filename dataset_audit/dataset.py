@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +12,7 @@ from PIL import Image
 
 from .config import Config
 from .errors import AuditUsageError
+from .table_file import read_table_file
 
 # Every extension of a format Pillow can open, less containers of non-image data and vector documents that merely
 # have a Pillow stub or need an external program (.h5, .grib, .mpg, .eps, .wmf, ...).
@@ -22,7 +21,6 @@ IMAGE_EXTENSIONS = frozenset(ext for ext, fmt in Image.registered_extensions().i
                              if fmt in Image.OPEN and fmt not in NOT_IMAGE_FORMATS)
 SPLIT_FOLDERS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
                  "dev": "val", "test": "test", "testing": "test"}
-DELIMITER_CANDIDATES = [",", ";", "\t", "|"]
 # Cell texts that mean "no value" (compared after strip + casefold). Empty and whitespace-only cells too.
 MISSING_TOKENS = frozenset({"", "na", "n/a", "n.a.", "#n/a", "nan", "null", "none", "nil", "?", "-", "--",
                             "missing"})
@@ -47,6 +45,7 @@ class Table:
     total_rows: int = 0  # rows in the input before sampling
     from_folder: bool = False  # read from an image folder: label (and split) come from the folder names
     notes: list[str] = field(default_factory=list)
+    non_scalar_columns: dict[str, int] = field(default_factory=dict)  # column -> cells that held a list or object
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -65,16 +64,49 @@ class Table:
         return ["" if pd.isna(v) else str(v) for v in self.frame[self.path_col].tolist()]
 
     def resolved_paths(self) -> list[Path | None]:
-        """Absolute paths to read; None where the cell is empty."""
+        """Absolute paths to read; None where the cell is empty. A cell with surrounding spaces names the file
+        spelt exactly so when that exists (file names may start or end with a space), else the stripped name."""
         resolved: list[Path | None] = []
         for value in self.paths():
             text = value.strip()
             if not text:
                 resolved.append(None)
                 continue
-            path = Path(text).expanduser()
-            resolved.append(path if path.is_absolute() else self.root / path)
+            path = self._under_root(text)
+            if text != value:
+                exact = self._under_root(value)
+                try:
+                    path = exact if os.path.lexists(exact) else path
+                except ValueError:  # a NUL byte: the scan reports it
+                    pass
+            resolved.append(path)
         return resolved
+
+    def _under_root(self, text: str) -> Path:
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    def outside_root(self, paths: list[Path | None] | None = None) -> list[bool]:
+        """Per row: whether its image path leads outside the root folder (an absolute path elsewhere, or '..').
+        Judged on the path as written; only a path that looks outside has its folder's real path checked (once per
+        folder), so /home/me/data/x.png is inside a root that is the symlink-resolved /mnt/data."""
+        root = os.path.normpath(str(self.root))
+        real_root = os.path.realpath(root)
+        folders: dict[str, bool] = {}
+
+        def outside(text: str) -> bool:
+            if _is_within(text, root):
+                return False
+            folder = os.path.dirname(text)
+            if folder not in folders:
+                try:
+                    folders[folder] = not _is_within(os.path.realpath(folder), real_root)
+                except ValueError:  # a NUL byte
+                    folders[folder] = True
+            return folders[folder]
+
+        return [path is not None and outside(os.path.normpath(str(path)))
+                for path in (self.resolved_paths() if paths is None else paths)]
 
     def column_values(self, column: str | None) -> list[str] | None:
         if column is None:
@@ -95,6 +127,10 @@ class Table:
 
     def roles(self) -> dict[str, str | None]:
         return {"path": self.path_col, "label": self.label_col, "split": self.split_col}
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
 
 
 def class_groups(labels: list[str] | np.ndarray, rows: np.ndarray | None = None) -> list[tuple[str, np.ndarray]]:
@@ -152,85 +188,10 @@ def _column_list(frame: pd.DataFrame) -> str:
 
 
 def _load_file(source: Path, encoding: str | None, delimiter: str | None) -> Table:
-    suffix = source.suffix.lower()
-    if suffix in {".parquet", ".pq"}:
-        try:
-            frame = pd.read_parquet(source)
-        except Exception as exc:  # pyarrow raises several types for a bad file
-            raise AuditUsageError(f"cannot read Parquet file {source}: {exc}") from exc
-        return Table(frame=frame.reset_index(drop=True), source=str(source), root=source.parent)
-    if suffix in {".jsonl", ".ndjson"}:
-        text, used, confidence = _decode(source, encoding)
-        try:
-            frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
-        except ValueError as exc:
-            raise AuditUsageError(f"cannot read JSON lines file {source}: {exc}") from exc
-        frame = frame.astype(object).where(frame.notna(), None)
-        return Table(frame=frame, source=str(source), root=source.parent, encoding=used,
-                     encoding_confidence=confidence)
-    text, used, confidence = _decode(source, encoding)
-    frame, used_delimiter = _read_csv_text(text, source, delimiter, default_tab=suffix == ".tsv")
-    table = Table(frame=frame, source=str(source), root=source.parent, encoding=used,
-                  encoding_confidence=confidence, delimiter=used_delimiter)
-    if used != "utf-8":
-        table.notes.append(f"{source.name} is not UTF-8; it was read as {used} (detected).")
-    return table
-
-
-def _decode(source: Path, encoding: str | None) -> tuple[str, str, float | None]:
-    """File text, the encoding used, and the detector's confidence (None when UTF-8 or given)."""
-    data = source.read_bytes()
-    if not data.strip():
-        raise AuditUsageError(f"{source} is empty")
-    if encoding:
-        try:
-            return data.decode(encoding), encoding, None
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise AuditUsageError(f"{source} cannot be read as {encoding}: {exc}") from exc
-    try:
-        return data.decode("utf-8-sig"), "utf-8", None
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise AuditUsageError(
-            f"{source} is not UTF-8 (byte {utf8_error.start}: {utf8_error.reason}) and its encoding could not "
-            "be detected; convert it to UTF-8 or pass --encoding"
-        )
-    confidence = round(1.0 - float(best.chaos), 3)
-    return str(best), best.encoding, confidence
-
-
-def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITER_CANDIDATES)).delimiter
-    except csv.Error:
-        return ","
-
-
-def _read_csv_text(text: str, source: Path, delimiter: str | None, default_tab: bool) -> tuple[pd.DataFrame, str]:
-    chosen = delimiter or ("\t" if default_tab else _sniff_delimiter(text))
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=chosen, dtype=str, keep_default_na=False,
-                            na_filter=False, skip_blank_lines=True, engine="python" if len(chosen) > 1 else "c")
-    except pd.errors.EmptyDataError as exc:
-        raise AuditUsageError(f"{source} has no header row and no data") from exc
-    except pd.errors.ParserError as exc:
-        raise AuditUsageError(f"{source} is not a well-formed table with delimiter {chosen!r}: {exc}") from exc
-    if frame.shape[1] == 1:
-        header = str(frame.columns[0])
-        others = [d for d in DELIMITER_CANDIDATES if d != chosen and d in header]
-        if others:
-            shown = ", ".join(repr(d) for d in others)
-            raise AuditUsageError(
-                f"{source} was read with delimiter {chosen!r} and gave one column named {header!r}, which contains "
-                f"{shown}: the delimiter looks wrong. Pass --delimiter {others[0]!r}."
-            )
-    frame.columns = [str(c) for c in frame.columns]
-    return frame, chosen
+    read = read_table_file(source, encoding, delimiter)
+    return Table(frame=read.frame, source=str(source), root=source.parent, encoding=read.encoding,
+                 encoding_confidence=read.encoding_confidence, delimiter=read.delimiter, notes=read.notes,
+                 non_scalar_columns=read.non_scalar_columns)
 
 
 # --------------------------------------------------------------------------------------------- folders
@@ -328,3 +289,19 @@ def _assign_roles(table: Table, config: Config) -> None:
         table.split_col = config.split_col
     elif table.split_col is None and "split" in frame.columns and table.path_col != "split":
         table.split_col = "split"
+    _refuse_non_scalar_roles(table, config)
+
+
+def _refuse_non_scalar_roles(table: Table, config: Config) -> None:
+    """A path, label or split must be one value per row: a column of lists (multi-label, bounding boxes) is not."""
+    for option, column, role in (("--path-col", table.path_col, "image path"), ("--label-col", table.label_col,
+                                 "class label"), ("--split-col", table.split_col, "split name")):
+        if column is None or column not in table.non_scalar_columns:
+            continue
+        if option == "--split-col" and config.split_col is None:
+            table.split_col = None  # chosen by its name only: drop the role, the note names the column
+            continue
+        raise AuditUsageError(
+            f"{option} {column!r} holds lists or objects in {table.non_scalar_columns[column]:,} row(s), not one "
+            f"{role} per row; choose a column with one value per row (multi-label columns are not supported)"
+        )

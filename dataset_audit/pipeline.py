@@ -17,6 +17,7 @@ from .gates import Gate, GateResult, evaluate, parse_gate
 from .model import NEEDS, Analyser, AuditInput, Finding, Section
 from .scan import Features, scan_images
 from .scan.runner import ProgressCallback
+from .scan.safe_read import ScanLimits
 from .settings import SettingValues
 
 ProgressFactory = Callable[[str, int], ProgressCallback]
@@ -101,7 +102,9 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
         paths = table.resolved_paths()
         callback = progress("Scanning images", len(set(map(str, paths)))) if progress else None
         features = scan_images(paths, jobs=config.jobs, cache_dir=config.cache_dir if config.use_cache else None,
-                               progress=callback)
+                               progress=callback, limits=ScanLimits(config.max_file_bytes, config.image_timeout),
+                               refused=table.outside_root(paths) if config.confine_to_root else None)
+        table.notes.extend(features.stats.warnings)  # e.g. a corrupt cache rebuilt: the report says so too
         timings["scan"] = features.stats.seconds
     profiles = profile_table(table) if any(a.uses_profiles for a in analysers) else None
     sections = []

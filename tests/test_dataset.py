@@ -142,3 +142,25 @@ def test_class_groups_largest_first_and_restricted_to_rows():
     assert [(cls, rows.tolist()) for cls, rows in groups] == [("b", [0, 2, 5]), ("a", [1, 6]), ("c", [4])]
     subset = class_groups(labels, rows=[1, 2, 3, 4])
     assert [(cls, rows.tolist()) for cls, rows in subset] == [("a", [1]), ("b", [2]), ("c", [4])]
+
+
+def test_outside_root_is_judged_on_the_path_and_its_folder_real_path(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    write(real / "t.csv", f"path,label\n{tmp_path / 'link' / 'a.png'},x\n../real/b.png,y\n../c.png,z\n"
+                          f"/etc/x.png,w\nd.png,v\n")
+    table = load_table(tmp_path / "link" / "t.csv", Config())
+    # An absolute path through a symlink to the root is inside; '..' that leaves it and /etc are outside.
+    assert table.outside_root() == [False, False, True, True, False]
+
+
+def test_list_cells_become_json_text_with_a_note(tmp_path):
+    source = tmp_path / "t.jsonl"
+    source.write_text('{"path": "a.png", "box": [1, 2], "meta": {"b": 1, "a": [true, null]}}\n'
+                      '{"path": "b.png", "box": "none", "meta": null}\n')
+    table = load_table(source, Config())
+    assert table.frame["box"].tolist() == ["[1, 2]", "none"]
+    assert table.frame["meta"].tolist() == ['{"a": [true, null], "b": 1}', None]
+    assert table.non_scalar_columns == {"box": 1, "meta": 1}
+    assert sum("holds lists or objects" in note for note in table.notes) == 2

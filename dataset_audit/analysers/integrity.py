@@ -6,8 +6,13 @@ from ..model import Analyser, AuditInput, Finding, Montage, MontageItem, Section
 
 NAME = "integrity"
 
-MISSING_KINDS = {"missing": "does not exist", "empty_path": "has an empty path cell", "is_directory": "is a folder"}
+MISSING_KINDS = {"missing": "does not exist", "empty_path": "has an empty path cell", "is_directory": "is a folder",
+                 "invalid_path": "has a path no file can have (a NUL byte)"}
 UNREADABLE_KINDS = {
+    "not_regular_file": "is not a regular file (a pipe, device or socket) and was not read",
+    "file_too_large": "is larger than --max-file-bytes and was not read",
+    "timeout": "took longer than --image-timeout to read and decode",
+    "outside_root": "leads outside --root and was not read (--confine-to-root)",
     "empty_file": "is empty (0 bytes)",
     "not_an_image": "is not an image Pillow can identify",
     "truncated": "is truncated",
@@ -58,6 +63,15 @@ def run(data: AuditInput) -> Section:
             analyser=NAME, kind="very_large", severity="warning", message=errors[row],
             rows=[row], detail={"width": int(frame['width'][row]), "height": int(frame['height'][row])},
         ))
+    outside_rows = [r for r, (flag, kind) in enumerate(zip(data.table.outside_root(), frame["error_kind"],
+                                                             strict=True)) if flag and kind != "outside_root"]
+    if outside_rows:
+        section.findings.append(Finding(
+            analyser=NAME, kind="outside_root", severity="warning",
+            message=f"{len(outside_rows)} image path(s) lead outside {data.table.root} (absolute paths elsewhere, "
+                    "or '..'); they were read. --confine-to-root refuses them",
+            rows=outside_rows, detail={"root": str(data.table.root)},
+        ))
     if animated_rows:
         section.findings.append(Finding(
             analyser=NAME, kind="animated", severity="info",
@@ -71,6 +85,7 @@ def run(data: AuditInput) -> Section:
         "integrity.truncated_count": len(by_kind.get("truncated", [])),
         "integrity.format_mismatch_count": len(mismatch_rows),
         "integrity.unreadable_rate": (len(unreadable_rows) + len(missing_rows)) / n if n else 0.0,
+        "integrity.outside_root_count": len(outside_rows),
     }
     bad = len(missing_rows) + len(unreadable_rows)
     section.summary = (
@@ -112,5 +127,7 @@ ANALYSER = Analyser(
         "integrity.truncated_count": "files cut short (a subset of unreadable_count)",
         "integrity.format_mismatch_count": "files whose extension does not match their real format",
         "integrity.unreadable_rate": "(missing + unreadable) / rows",
+        "integrity.outside_root_count": "rows whose image path leads outside --root (absolute elsewhere, or '..') "
+                                        "and was read anyway",
     },
 )

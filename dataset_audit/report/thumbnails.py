@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..parallel import process_map
-from ..scan.decode import decode_rgb
+from ..scan.decode import load_preview
 
 EXPLORER_QUALITY_ABOVE = 48  # thumbnails this small (explorer hover images) use a lower JPEG quality
 
@@ -30,12 +30,10 @@ def thumbnail_uri(path: Path | None, side: int) -> str | None:
     """A data URI of the image shrunk to fit side x side, or None when it cannot be read."""
     if path is None:
         return None
-    try:
-        with Image.open(path) as image:
-            rgb, _, _ = decode_rgb(image, draft_side=side * 2)
-    except Exception:  # noqa: BLE001 - unreadable files are already findings; the report shows a placeholder
+    # The scan's reader and limits: a FIFO, a device or a huge file in a finding must not hang the report either.
+    rgb = load_preview(str(path), side)
+    if rgb is None:  # unreadable files are already findings; the report shows a placeholder
         return None
-    rgb = rgb.copy()
     # Small images (CIFAR's 32 px) stay as they are: the page scales them up with pixelated rendering, which costs
     # nothing in bytes.
     rgb.thumbnail((side, side), Image.Resampling.LANCZOS)

@@ -10,18 +10,27 @@ import hashlib
 import io
 import os
 import warnings
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .safe_read import ImageTimeout, ReadRefused, ScanLimits, read_image_file, time_limit
+
 # Bump when a feature's definition changes: cached records of other versions are re-scanned.
-FEATURE_VERSION = 3
+# 4: records are stored as JSON, never pickled; new error kinds (not_regular_file, file_too_large, timeout, ...).
+FEATURE_VERSION = 4
 THUMB_SIZE = 16  # per-image RGB thumbnail kept in memory (mean images, embeddings, near-duplicate signatures)
 WORK_MAX_SIDE = 256  # quality statistics are measured on an image no larger than this on its long side
 DRAFT_ABOVE = 512  # JPEGs whose long side exceeds this are decoded at reduced scale (Pillow draft mode)
 PHASH_SIZE, PHASH_BITS = 32, 8
+# Images with more pixels than this are not decoded at full size: Pillow holds 4 bytes per RGB pixel, so this bounds
+# one worker at a few hundred MB. It is Pillow's own decompression-bomb warning size (~89 MP). JPEGs above it are
+# decoded at reduced scale (draft); other formats cannot be, so their size and format are read and their pixels not.
+MAX_DECODE_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+HASH_STRIP_ROWS = 256  # the pixel hash reads the image in strips, never a second full-size copy
 
 EXTENSION_FORMATS = {
     ".jpg": "JPEG", ".jpeg": "JPEG", ".jfif": "JPEG", ".png": "PNG", ".gif": "GIF", ".bmp": "BMP",
@@ -30,7 +39,7 @@ EXTENSION_FORMATS = {
 
 # Scalar columns of a record, in order (the Features frame has exactly these).
 RECORD_COLUMNS: dict[str, Any] = {
-    "status": "",  # ok | missing | unreadable
+    "status": "",  # ok | missing | unreadable | skipped (too many pixels to decode; size and format are known)
     "error_kind": "",
     "error": "",
     "file_bytes": -1,
@@ -128,44 +137,81 @@ def _blank_record() -> dict[str, Any]:
     return dict(RECORD_COLUMNS)
 
 
-def scan_one(path: str | None) -> tuple[dict[str, Any], bytes]:
+def scan_one(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[str, Any], bytes]:
     """Record of scalar features and the THUMB_SIZE RGB thumbnail bytes (empty when not decodable)."""
     record = _blank_record()
     if not path:
         record.update(status="missing", error_kind="empty_path", error="the path cell is empty")
         return record, b""
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        record.update(status="missing", error_kind="missing", error="file does not exist")
-        return record, b""
-    except IsADirectoryError:
-        record.update(status="missing", error_kind="is_directory", error="path is a folder, not a file")
-        return record, b""
-    except OSError as exc:
-        record.update(status="unreadable", error_kind="io_error", error=f"cannot read file: {exc.strerror or exc}")
-        return record, b""
-    record["file_bytes"] = len(data)
-    record["byte_hash"] = _digest64(data)
-    if not data:
-        record.update(status="unreadable", error_kind="empty_file", error="file is empty (0 bytes)")
-        return record, b""
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", Image.DecompressionBombWarning)
-            thumb = _decode_into(record, data, path)
-        if any(issubclass(w.category, Image.DecompressionBombWarning) for w in caught):
-            record["error_kind"] = "very_large"
-            record["error"] = f"{record['width']}x{record['height']} exceeds Pillow's decompression-bomb warning size"
-        return record, thumb
+        # Pillow's warnings about a damaged file (corrupt EXIF, truncated tags) are not printed: what matters
+        # about the file is in its record.
+        with time_limit(limits.seconds_per_image), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = read_image_file(path, limits.max_file_bytes)
+            record["file_bytes"] = len(data)
+            record["byte_hash"] = _digest64(data)
+            if not data:
+                record.update(status="unreadable", error_kind="empty_file", error="file is empty (0 bytes)")
+                return record, b""
+            return record, _decode_into(record, data, path)
+    except ReadRefused as exc:
+        record.update(status=exc.status, error_kind=exc.kind, error=str(exc))
+    except ImageTimeout:
+        record.update(status="unreadable", error_kind="timeout",
+                      error=f"reading and decoding took longer than {limits.seconds_per_image:g} s; stopped")
     except Exception as exc:  # noqa: BLE001 - every decoder failure is a finding, never a crash
-        kind = _classify_error(exc)
-        record.update(status="unreadable", error_kind=kind, error=f"{type(exc).__name__}: {exc}"[:300])
-        return record, b""
+        record.update(status="unreadable", error_kind=_classify_error(exc), error=f"{type(exc).__name__}: {exc}"[:300])
+    return record, b""
+
+
+@contextmanager
+def open_image(data: bytes) -> Iterator[Image.Image]:
+    """Image.open over bytes, with Pillow's DecompressionBombWarning silenced: a large image is handled (drafted
+    or not decoded) and reported by us, never printed to stderr. Pillow's DecompressionBombError (past twice the
+    warning size) still raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data))
+    with image:
+        yield image
+
+
+def draft_side_for(image: Image.Image, wanted_side: int) -> int | None:
+    """The side to pass to decode_rgb's draft mode: JPEGs larger than wanted are decoded at reduced scale."""
+    return wanted_side if image.format == "JPEG" and max(image.size) > wanted_side else None
+
+
+def too_many_pixels(image: Image.Image, draft_side: int | None) -> bool:
+    """Whether decoding would exceed MAX_DECODE_PIXELS (a JPEG in draft mode decodes at 1/2, 1/4 or 1/8 scale,
+    chosen as Pillow's JpegImageFile.draft does)."""
+    width, height = image.size
+    if draft_side is not None:
+        fits = min(width // draft_side, height // draft_side)
+        scale = next(s for s in (8, 4, 2, 1) if s <= max(fits, 1))
+        width, height = -(-width // scale), -(-height // scale)
+    return width * height > MAX_DECODE_PIXELS
+
+
+def load_preview(path: str, side: int, limits: ScanLimits = ScanLimits()) -> Image.Image | None:
+    """The image at `path` as RGB, decoded at reduced scale when the codec can, for display; None when it cannot be
+    read within the same limits as the scan (regular file, byte cap, time limit, pixel cap)."""
+    try:
+        with time_limit(limits.seconds_per_image), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = read_image_file(path, limits.max_file_bytes)
+            with open_image(data) as image:
+                draft = draft_side_for(image, side * 2)
+                if too_many_pixels(image, draft):
+                    return None
+                rgb, _, _ = decode_rgb(image, draft_side=draft)
+                return rgb
+    except (Exception, ImageTimeout):  # noqa: BLE001 - unreadable files are findings already; callers show a placeholder
+        return None
 
 
 def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
-    with Image.open(io.BytesIO(data)) as image:
+    with open_image(data) as image:
         record["format"] = image.format or ""
         expected = EXTENSION_FORMATS.get(os.path.splitext(path)[1].lower())
         record["format_mismatch"] = bool(expected and image.format and expected != image.format
@@ -174,28 +220,48 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
         record["mode"] = image.mode
         record["frames"] = int(getattr(image, "n_frames", 1) or 1)
         width, height = image.size
-        drafted = image.format == "JPEG" and max(width, height) > DRAFT_ABOVE
-        rgb, single_channel, orientation = decode_rgb(image, WORK_MAX_SIDE if drafted else None)
+        record["width"], record["height"] = int(width), int(height)
+        draft = draft_side_for(image, DRAFT_ABOVE)
+        if draft is not None:
+            draft = WORK_MAX_SIDE
+        if too_many_pixels(image, draft):
+            record.update(status="skipped", error_kind="very_large", error=(
+                f"{width}x{height} ({width * height / 1e6:.0f} MP) is above the decode limit of "
+                f"{MAX_DECODE_PIXELS / 1e6:.0f} MP: its size and format were read, its pixels were not decoded"))
+            return b""
+        rgb, single_channel, orientation = decode_rgb(image, draft)
         if orientation != 1:
             record["exif_transposed"] = True
             if orientation in (5, 6, 7, 8):
                 width, height = height, width
         record["width"], record["height"] = int(width), int(height)
-    if not drafted:
+    if width * height > MAX_DECODE_PIXELS:  # a drafted JPEG: decoded, but worth a warning
+        record["error_kind"] = "very_large"
+        record["error"] = f"{width}x{height} exceeds Pillow's decompression-bomb warning size; decoded at reduced scale"
+    if draft is None:
         # Reduced-size decoding is codec-specific, so a drafted JPEG's pixels would never equal the same picture's
         # PNG: no hash rather than a hash that cannot match.
-        digest = hashlib.blake2b(np.ascontiguousarray(np.asarray(rgb)), digest_size=8)
-        digest.update(f"{rgb.size}".encode())
-        record["pixel_hash"] = int.from_bytes(digest.digest(), "big", signed=True) or 1
+        record["pixel_hash"] = _pixel_hash(rgb)
     if max(rgb.size) > WORK_MAX_SIDE:
-        rgb = rgb.copy()
-        rgb.thumbnail((WORK_MAX_SIDE, WORK_MAX_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        scale = WORK_MAX_SIDE / max(rgb.size)
+        work_size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        rgb = rgb.resize(work_size, Image.Resampling.BILINEAR, reducing_gap=2.0)  # a new small image, no full copy
     _measure(record, rgb, single_channel)
     gray = rgb.convert("L")
     record["phash"] = bits_to_int64(phash_bits(np.asarray(gray.resize((PHASH_SIZE, PHASH_SIZE),
                                                                          Image.Resampling.LANCZOS))))
     record["status"] = "ok"
     return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes()
+
+
+def _pixel_hash(rgb: Image.Image) -> int:
+    """blake2b of the RGB pixels (row-major bytes) and the size, read in strips to avoid a full-size copy."""
+    digest = hashlib.blake2b(digest_size=8)
+    width, height = rgb.size
+    for top in range(0, height, HASH_STRIP_ROWS):
+        digest.update(rgb.crop((0, top, width, min(height, top + HASH_STRIP_ROWS))).tobytes())
+    digest.update(f"{rgb.size}".encode())
+    return int.from_bytes(digest.digest(), "big", signed=True) or 1
 
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)

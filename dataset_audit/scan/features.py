@@ -18,6 +18,7 @@ class ScanStats:
     from_cache: int = 0
     seconds: float = 0.0
     jobs: int = 1
+    warnings: list[str] = field(default_factory=list)  # e.g. the cache was corrupt and rebuilt, or not writable
 
     @property
     def images_per_second(self) -> float:

@@ -1,37 +1,58 @@
-"""Run scan_one over every unique file: cache look-up, a process pool for the rest, a progress bar."""
+"""Run scan_one over every unique file: cache look-up, a process pool for the rest, a progress bar.
+
+Results reach the cache in batches as they arrive, so an interrupted scan (Ctrl-C, a crash, a kill) keeps what
+it decoded and the next run resumes where this one stopped.
+"""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..parallel import process_map
-from .cache import ScanCache
+from .cache import CacheEntry, ScanCache
 from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_one
 from .features import Features, ScanStats
+from .safe_read import ScanLimits
 
 CHUNK = 128  # files per task sent to a worker: large enough to amortise pickling, small enough to balance
+COMMIT_EVERY = 512  # results per cache transaction ...
+COMMIT_SECONDS = 5.0  # ... or after this long, whichever comes first: an interrupt loses at most this much work
 COLUMNS = list(RECORD_COLUMNS)
 THUMB_BYTES = THUMB_SIZE * THUMB_SIZE * 3
+# Outcomes that depend on this run (a setting, a moment, the machine) rather than on the file: never cached.
+UNCACHED_KINDS = frozenset({"timeout", "io_error", "file_too_large", "not_regular_file", "outside_root"})
 
 ProgressCallback = Callable[[int], None]
 
 
-def _scan_item(item: tuple[int, str | None]) -> tuple[int, tuple, bytes]:
+class ScanInterrupted(KeyboardInterrupt):
+    """Ctrl-C during the scan, after what was decoded has been saved; str() is the one line to print."""
+
+
+def _scan_item(item: tuple[int, str | None], limits: ScanLimits = ScanLimits()) -> tuple[int, tuple, bytes]:
     index, path = item
-    record, thumb = scan_one(path)
+    record, thumb = scan_one(path, limits)
     return index, tuple(record[c] for c in COLUMNS), thumb
+
+
+def _refused_record() -> tuple:
+    record = dict(RECORD_COLUMNS)
+    record.update(status="unreadable", error_kind="outside_root",
+                  error="the path leads outside --root; not read (--confine-to-root)")
+    return tuple(record[c] for c in COLUMNS)
 
 
 def _stat_key(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         return None
     return (st.st_size, st.st_mtime_ns)
 
@@ -59,51 +80,92 @@ class _ColumnStore:
             self.thumbs[index] = np.frombuffer(thumb, dtype=np.uint8).reshape(THUMB_SIZE, THUMB_SIZE, 3)
 
 
+class _CacheWriter:
+    """Collects fresh results and commits them every COMMIT_EVERY results or COMMIT_SECONDS seconds."""
+
+    def __init__(self, cache: ScanCache | None) -> None:
+        self.cache, self.pending, self.saved = cache, [], 0
+        self.last_commit = time.monotonic()
+
+    def add(self, entry: CacheEntry) -> None:
+        if self.cache is None:
+            return
+        self.pending.append(entry)
+        if len(self.pending) >= COMMIT_EVERY or time.monotonic() - self.last_commit >= COMMIT_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.cache is not None and self.pending:
+            self.saved += self.cache.store(self.pending)
+        self.pending = []
+        self.last_commit = time.monotonic()
+
+
 def resolve_jobs(jobs: int) -> int:
     return jobs if jobs > 0 else max(1, os.cpu_count() or 1)
 
 
 def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None = None,
-                progress: ProgressCallback | None = None) -> Features:
-    """Features for each entry of `paths` (None = empty cell). Each unique file is decoded at most once."""
+                progress: ProgressCallback | None = None, limits: ScanLimits = ScanLimits(),
+                refused: Sequence[bool] | None = None) -> Features:
+    """Features for each entry of `paths` (None = empty cell). Each unique file is decoded at most once.
+    Entries flagged in `refused` are not opened at all (an outside_root record)."""
     started = time.perf_counter()
     # abspath, not resolve(): realpath costs an lstat per path component, for every image, in the main process.
     keys = [os.path.abspath(p) if p is not None else "" for p in paths]
     unique_keys, file_ids = np.unique(np.array(keys, dtype=object), return_inverse=True)
     unique_list: list[str] = unique_keys.tolist()
+    refused_keys = {keys[i] for i, flag in enumerate(refused or []) if flag and keys[i]}
     store = _ColumnStore(len(unique_list))
     stats = ScanStats(rows=len(paths), unique_files=len(unique_list), jobs=resolve_jobs(jobs))
 
-    stat_keys = {k: _stat_key(k) for k in unique_list if k}
-    todo: list[tuple[int, str | None]] = []
+    stat_keys = {k: _stat_key(k) for k in unique_list if k and k not in refused_keys}
     cache = ScanCache(cache_dir) if cache_dir is not None else None
     cached = cache.lookup({k: v for k, v in stat_keys.items() if v is not None}) if cache else {}
+    todo: list[tuple[int, str | None]] = []
     for index, key in enumerate(unique_list):
-        if key in cached:
-            values, thumb = cached[key]
-            store.put(index, values, thumb)
+        if key in refused_keys:
+            store.put(index, _refused_record(), b"")
+        elif key in cached:
+            store.put(index, *cached[key])
             stats.from_cache += 1
-            if progress:
-                progress(1)
         else:
             todo.append((index, key or None))
-
-    fresh: list[tuple[str, int, int, tuple, bytes]] = []
-    for index, values, thumb in process_map(_scan_item, todo, jobs=stats.jobs, chunksize=CHUNK,
-                                            serial_below=2 * CHUNK):
-        store.put(index, values, thumb)
-        stats.decoded += 1
-        key = unique_list[index]
-        stat = stat_keys.get(key)
-        if cache and stat is not None and values[0] != "missing":
-            fresh.append((key, stat[0], stat[1], values, thumb))
+            continue
         if progress:
             progress(1)
-    if cache:
-        if fresh:
-            cache.store(fresh)
-        cache.close()
+
+    writer = _CacheWriter(cache if cache is not None and cache.usable else None)
+    try:
+        for index, values, thumb in process_map(partial(_scan_item, limits=limits), todo, jobs=stats.jobs,
+                                                chunksize=CHUNK, serial_below=2 * CHUNK):
+            store.put(index, values, thumb)
+            stats.decoded += 1
+            key = unique_list[index]
+            stat = stat_keys.get(key)
+            if stat is not None and values[0] != "missing" and values[1] not in UNCACHED_KINDS:
+                writer.add((key, stat[0], stat[1], values, thumb))
+            if progress:
+                progress(1)
+    except KeyboardInterrupt:
+        writer.flush()
+        raise ScanInterrupted(_interrupted_message(stats, len(todo), writer.saved, cache)) from None
+    finally:
+        writer.flush()
+        if cache:
+            stats.warnings.extend(cache.warnings)
+            cache.close()
 
     frame = pd.DataFrame({name: column[file_ids] for name, column in store.columns.items()})
     stats.seconds = time.perf_counter() - started
     return Features(frame=frame, thumbs=store.thumbs[file_ids], file_ids=file_ids.astype(np.int64), stats=stats)
+
+
+def _interrupted_message(stats: ScanStats, todo: int, saved: int, cache: ScanCache | None) -> str:
+    done = f"interrupted after decoding {stats.decoded:,} of {todo:,} images"
+    if cache is None:
+        return f"{done} (no cache: --no-cache was given, a re-run starts over)"
+    if not cache.usable:
+        return f"{done} (the cache could not be written, a re-run starts over)"
+    held = saved + stats.from_cache
+    return f"{done}; the cache at {cache.path.parent} holds {held:,} images, so a re-run resumes there"

@@ -1,0 +1,129 @@
+"""Read an image file without trusting it: regular files only, never blocking on open, a byte cap, a time limit.
+
+A table may name anything: a FIFO (open() would wait forever for a writer), /dev/zero (read() never ends), a
+socket, a 50 GB file. Every such path must become a finding for its row, never a hang or a MemoryError that
+stops the run. `read_image_file` raises `ReadRefused` (with a record error_kind) for all of them; `time_limit`
+bounds the whole decode of one image.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024  # far above any real image file; a bound on one worker's memory
+DEFAULT_SECONDS_PER_IMAGE = 60.0  # a 100 MP PNG decodes in a few seconds; a minute means something is wrong
+READ_BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ScanLimits:
+    """Per-image bounds that keep one file from stalling the run or exhausting a worker's memory."""
+
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    seconds_per_image: float = DEFAULT_SECONDS_PER_IMAGE
+
+
+class ReadRefused(Exception):
+    """The path is not something we read; `kind` is the record's error_kind, `status` its status."""
+
+    def __init__(self, kind: str, message: str, status: str = "unreadable") -> None:
+        super().__init__(message)
+        self.kind, self.status = kind, status
+
+
+class ImageTimeout(BaseException):
+    """Raised inside a decode that took longer than the per-image time limit. A BaseException, like
+    KeyboardInterrupt, so that no `except Exception` inside a decoder plugin swallows it."""
+
+
+_FILE_TYPES = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _irregular(mode: int) -> str:
+    return next((name for test, name in _FILE_TYPES if test(mode)), "not a regular file")
+
+
+def _check_regular(st: os.stat_result, max_bytes: int) -> None:
+    if stat.S_ISDIR(st.st_mode):
+        raise ReadRefused("is_directory", "path is a folder, not a file", status="missing")
+    if not stat.S_ISREG(st.st_mode):
+        raise ReadRefused("not_regular_file", f"path is {_irregular(st.st_mode)}, not a regular file; not read")
+    if st.st_size > max_bytes:
+        raise ReadRefused("file_too_large", f"file is {st.st_size:,} bytes, above the limit of {max_bytes:,} "
+                          "(--max-file-bytes); not read")
+
+
+def read_image_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """The whole file, or ReadRefused: missing, invalid path, folder, not a regular file, larger than max_bytes."""
+    try:
+        _check_regular(os.stat(path), max_bytes)  # before open(): opening a FIFO blocks until a writer appears
+    except FileNotFoundError:
+        raise ReadRefused("missing", "file does not exist", status="missing") from None
+    except ValueError:  # an embedded NUL byte: no such file can exist
+        raise ReadRefused("invalid_path", "path contains a NUL byte; no file can have this name",
+                          status="missing") from None
+    except OSError as exc:
+        raise ReadRefused("io_error", f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        # O_NONBLOCK: if the path was swapped for a FIFO after the stat, open() still returns at once.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+                             | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise ReadRefused("io_error", f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        _check_regular(os.fstat(descriptor), max_bytes)  # the file we opened, not the one we stat'ed
+        return _read_capped(descriptor, max_bytes)
+    except OSError as exc:
+        raise ReadRefused("io_error", f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(descriptor)
+
+
+def _read_capped(descriptor: int, max_bytes: int) -> bytes:
+    """Read to the end, but never more than max_bytes (a file may grow after the stat)."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        block = os.read(descriptor, min(READ_BLOCK, max_bytes + 1 - total))
+        if not block:
+            return b"".join(chunks)
+        chunks.append(block)
+        total += len(block)
+        if total > max_bytes:
+            raise ReadRefused("file_too_large", f"file grew past the limit of {max_bytes:,} bytes while being "
+                              "read (--max-file-bytes); not read")
+
+
+def _raise_timeout(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    raise ImageTimeout()
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise ImageTimeout in the body after `seconds` (a real-time interval timer and SIGALRM).
+
+    Only the main thread of a process can receive the signal; elsewhere (or with seconds <= 0, or on platforms
+    without setitimer) the body runs unbounded. Pillow decodes in blocks and returns to Python between them, so the
+    exception lands within one block's decode time.
+    """
+    usable = (seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _raise_timeout)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:  # even if the timer fired on the way out: the handler is always restored
+            signal.signal(signal.SIGALRM, previous)
