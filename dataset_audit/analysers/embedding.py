@@ -18,6 +18,7 @@ Cost: PCA O(n x 768 x dims); kNN O(min(n, knn_max) x n x dims), blocked; t-SNE o
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -49,7 +50,9 @@ def image_vectors(thumbs: np.ndarray, dims: int, seed: int) -> tuple[np.ndarray,
     scale = sample.std(axis=0) + 1.0  # +1 grey level: constant pixels do not blow up
     components = max(1, min(dims, len(fit_rows) - 1, flat.shape[1]))
     pca = PCA(n_components=components, svd_solver="randomized", random_state=seed)
-    pca.fit((sample - centre) / scale)
+    with warnings.catch_warnings():  # no variance at all (one image n times): run() skips, quietly
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pca.fit((sample - centre) / scale)
     vectors = np.empty((n, components), dtype=np.float32)
     for start in range(0, n, BLOCK):
         block = (flat[start:start + BLOCK].astype(np.float32) - centre) / scale
@@ -123,6 +126,11 @@ def run(data: AuditInput) -> Section:
     rng = np.random.default_rng(config.seed)
 
     vectors, kept_variance = image_vectors(features.thumbs[ok_rows], dims, config.seed)
+    if not np.isfinite(kept_variance) or not np.isfinite(vectors).all() or not np.ptp(vectors, axis=0).any():
+        # Every thumbnail is the same (one image listed n times): PCA has no variance to keep, and t-SNE on NaN
+        # coordinates crashes the process rather than raising.
+        section.skipped = "every decoded image has the same 16x16 thumbnail: there is nothing to map or compare"
+        return section
     section.notes.append(f"Image vector: 16x16 thumbnail, standardised, PCA to {vectors.shape[1]} dimensions "
                          f"({kept_variance:.0%} of the variance).")
     labels_all = data.table.labels()
