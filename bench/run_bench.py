@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 AUDIT = Path(sys.executable).with_name("audit")
 RESULTS = ROOT / "bench" / "results"
 BENCH_METRICS = ("duplicates.near_count", "duplicates.conflicting_label_groups", "leakage.cross_split_rate",
-                 "embedding.label_disagreement_count", "embedding.outlier_count")
+                 "labels.knn_disagreement_count", "labels.issue_count", "labels.oof_accuracy",
+                 "embedding.outlier_count")
 
 
 def _tree_rss(pid: int) -> int:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .config import Config
 from .errors import AuditUsageError
+from .model_outputs import ModelOutputs, load_model_outputs
 
 IMAGE_EXTENSIONS = {
     ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jfif",
@@ -43,6 +44,7 @@ class Table:
     original_rows: np.ndarray | None = None  # row positions in the input file, when --sample picked a subset
     total_rows: int = 0  # rows in the input before sampling
     from_folder: bool = False  # read from an image folder: label (and split) come from the folder names
+    outputs: ModelOutputs = field(default_factory=ModelOutputs)  # the user's model: predictions, probs, vectors
     notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -128,12 +130,15 @@ def load_table(source: Path, config: Config, encoding: str | None = None, delimi
     if len(table.frame.columns) == 0 or len(table.frame) == 0:
         raise AuditUsageError(f"{source} has no data rows (columns found: {_column_list(table.frame)})")
     _assign_roles(table, config)
+    table.outputs = load_model_outputs(table.frame, table.labels(), config.pred_col, config.probs_prefix,
+                                       config.probs, config.embeddings)
     table.total_rows = len(table.frame)
     if config.sample is not None and config.sample < len(table.frame):
         rng = np.random.default_rng(config.seed)
         picked = np.sort(rng.choice(len(table.frame), size=config.sample, replace=False))
         table.frame = table.frame.iloc[picked].reset_index(drop=True)
         table.original_rows = picked
+        table.outputs = table.outputs.subset(picked)
         table.notes.append(
             f"--sample {config.sample}: audited a random subset of {config.sample:,} of "
             f"{table.total_rows:,} rows (seed {config.seed}); row numbers refer to the input file."

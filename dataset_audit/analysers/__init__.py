@@ -11,6 +11,7 @@ from . import (
     duplicates,
     embedding,
     integrity,
+    labels,
     pixels,
     properties,
     quality,
@@ -46,6 +47,7 @@ REGISTRY: list[Analyser] = _build([
     pixels.ANALYSER,
     classviews.ANALYSER,
     embedding.ANALYSER,
+    labels.ANALYSER,
 ])
 
 
