@@ -81,16 +81,42 @@ def embedding_features(vectors: np.ndarray, seed: int) -> np.ndarray:
 
 
 def out_of_fold_probabilities(features: np.ndarray, classes: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """(n, m) probabilities, each row from a model fitted without it (stratified folds, seeded).
+    """(n, m) probabilities, each row from a model fitted without it (stratified folds, seeded), temperature-scaled.
 
-    classes: (n,) class indices 0..m-1; every class needs at least `folds` members (the caller makes sure)."""
+    classes: (n,) class indices 0..m-1; every class needs at least `folds` members (the caller makes sure).
+    LDA's own probabilities are far too sure (most rows 0 or 1 to float precision), which leaves the margins that
+    rank suspected errors tied at -1; one temperature, fitted on the out-of-fold scores, restores an order
+    (it never changes the predicted class)."""
     m = int(classes.max()) + 1
-    probabilities = np.zeros((len(classes), m))
+    scores = np.full((len(classes), m), -np.inf)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fit_rows, held_out in splitter.split(features, classes):
         model = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # collinear features (constant pixels) are expected here
             model.fit(features[fit_rows], classes[fit_rows])
-            probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(features[held_out])
-    return probabilities
+            decision = model.decision_function(features[held_out])
+        if decision.ndim == 1:  # two classes: predict_proba is softmax([0, s])
+            decision = np.column_stack([np.zeros_like(decision), decision])
+        scores[np.ix_(held_out, model.classes_)] = decision
+    return softmax(scores / fitted_temperature(scores, classes))
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def fitted_temperature(scores: np.ndarray, classes: np.ndarray) -> float:
+    """The temperature T minimising the cross-entropy of softmax(scores / T) on the labels (log-spaced search)."""
+    rows = np.arange(len(classes))
+    finite = np.where(np.isfinite(scores), scores, np.nan)
+    best, best_loss = 1.0, np.inf
+    for temperature in np.geomspace(0.1, 1000.0, 41):
+        scaled = finite / temperature
+        top = np.nanmax(scaled, axis=1, keepdims=True)
+        log_total = top[:, 0] + np.log(np.nansum(np.exp(scaled - top), axis=1))
+        loss = float(np.mean(log_total - scaled[rows, classes]))
+        if loss < best_loss:
+            best, best_loss = float(temperature), loss
+    return best
