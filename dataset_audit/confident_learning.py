@@ -8,7 +8,7 @@ Notation follows the paper: n examples, m classes, given (noisy) labels y~, pred
 - Calibrated joint Q: each row of C rescaled to the number of examples given label i, then divided by n; it
   estimates the joint distribution of (given label, true label). Off-diagonal mass = the estimated noise rate.
 - Prune by noise rate (the paper's C_{+NR}-family default, also cleanlab's): for every off-diagonal cell (i, j),
-  the round(n x Q[i][j]) examples labelled i with the largest margin p^(j) - p^(i) are label issues. An example the
+  the n x Q[i][j] examples (rounded so that every row keeps its total) labelled i with the largest margin p^(j) - p^(i) are label issues. An example the
   model predicts as its given label is never an issue.
 - Ranking: by normalised margin p^(given) - max_{k != given} p^(k) (lowest first) or by self-confidence.
 
@@ -88,11 +88,11 @@ def calibrate(joint_counts: np.ndarray, given: np.ndarray) -> np.ndarray:
 
 def prune_by_noise_rate(probabilities: np.ndarray, given: np.ndarray, joint: np.ndarray,
                         min_kept_per_class: int = 1) -> np.ndarray:
-    """Flag, for every off-diagonal (i, j), the round(n x Q[i][j]) examples labelled i with the largest margin
+    """Flag, for every off-diagonal (i, j), the n x Q[i][j] examples (rounded keeping row totals) labelled i with the largest margin
     p^(j) - p^(i); at least min_kept_per_class examples of every class stay unflagged."""
     n, m = probabilities.shape
     flagged = np.zeros(n, dtype=bool)
-    remove = np.rint(joint * n).astype(np.int64)
+    remove = round_keeping_row_totals(joint * n)
     np.fill_diagonal(remove, 0)
     for i in range(m):
         members = np.flatnonzero(given == i)
@@ -106,6 +106,17 @@ def prune_by_noise_rate(probabilities: np.ndarray, given: np.ndarray, joint: np.
             flagged[top] = True
     flagged &= probabilities.argmax(axis=1) != given
     return flagged
+
+
+def round_keeping_row_totals(counts: np.ndarray) -> np.ndarray:
+    """Whole numbers whose rows add up to the rounded row sums (largest remainder): a class of 1,000 images keeps
+    1,000 between its cells, instead of losing a few to rounding each cell on its own."""
+    floors = np.floor(counts).astype(np.int64)
+    missing = np.rint(counts.sum(axis=1)).astype(np.int64) - floors.sum(axis=1)
+    remainders = counts - floors
+    for i in np.flatnonzero(missing > 0):
+        floors[i, np.argsort(-remainders[i], kind="stable")[:missing[i]]] += 1
+    return floors
 
 
 def margins(probabilities: np.ndarray, given: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
