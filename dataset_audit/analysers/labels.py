@@ -18,7 +18,10 @@ Settings, `[tool.dataset-audit.labels]`:
   analyser's dims, k and knn_max settings define the space and the search).
 
 Cost: features O(n); out-of-fold model O(folds x n x d^2); confident learning O(n x classes); kNN check
-O(min(n, knn_max) x n x dims), blocked. MNIST test set (10k): 97.0% out-of-fold accuracy; CIFAR-10 test set: 49%.
+O(min(n, knn_max) x n x dims), blocked. MNIST test set (10k): 97.0% out-of-fold accuracy, 43 rows flagged (6 of
+the 15 human-confirmed errors; 9 in the top 100 of the ranked list), the same 43 rows as cleanlab's
+find_label_issues on the same probabilities. CIFAR-10 test set: 49.2%, skill 0.44: low confidence, nothing flagged
+as an issue. bench/bench_labels.py measures these.
 """
 
 from __future__ import annotations
