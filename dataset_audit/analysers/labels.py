@@ -157,7 +157,9 @@ def _confident_learning(section: Section, data: AuditInput, rows: np.ndarray, gi
                              "stronger check.")
     _issue_finding(section, data, rows, flagged, result, classes, trusted, model_text)
     _ranked_finding(section, data, rows, ranked, result, classes, predicted)
-    _confusion_views(section, given, predicted, classes, "predicted (out of fold)")
+    user_model = data.table.outputs.probabilities is not None
+    _confusion_views(section, given, predicted, classes,
+                     "your model's prediction" if user_model else "predicted (out of fold)")
     _noise_table(section, result, given, classes)
 
 

@@ -182,6 +182,7 @@ def test_probability_columns_are_used_and_top_losses_shown(tmp_path):
     prediction, actual, loss, probability = losses.items[0].caption.split(" / ")
     assert prediction != actual and float(loss) > 2 and float(probability) < 0.1
     assert section.metrics["labels.oof_accuracy"] == pytest.approx(1 - 10 / len(labels))
+    assert any(t.title == "Per-class precision and recall: your model's prediction" for t in section.tables)
 
 
 def test_npy_probabilities_follow_numeric_class_order(tmp_path):
