@@ -15,6 +15,7 @@ from dataset_audit.confident_learning import (
     find_label_issues,
     per_class_thresholds,
     ranked_disagreements,
+    round_keeping_row_totals,
 )
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table, load_table
@@ -297,3 +298,10 @@ def test_off_diagonal_joint_flags_the_confident_disagreement():
     assert result.confident_joint[0, 1] == 1
     assert result.estimated_noise_rate == pytest.approx(1 / 150, abs=1e-9)
     assert ranked_disagreements(probs, given).tolist() == [7]
+
+
+def test_rounding_keeps_every_row_total():
+    counts = np.array([[3.4, 0.3, 0.3], [0.5, 0.5, 1.0]])
+    rounded = round_keeping_row_totals(counts)
+    np.testing.assert_array_equal(rounded.sum(axis=1), [4, 2])
+    np.testing.assert_array_equal(rounded[0], [4, 0, 0])  # plain rounding would lose the row's fourth count
