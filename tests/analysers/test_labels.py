@@ -20,6 +20,7 @@ from dataset_audit.confident_learning import (
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table, load_table
 from dataset_audit.errors import AuditUsageError
+from dataset_audit.label_model import out_of_fold_probabilities
 from dataset_audit.model import AuditInput, Section
 from dataset_audit.model_outputs import ModelOutputs
 from dataset_audit.scan import Features
@@ -305,3 +306,13 @@ def test_rounding_keeps_every_row_total():
     rounded = round_keeping_row_totals(counts)
     np.testing.assert_array_equal(rounded.sum(axis=1), [4, 2])
     np.testing.assert_array_equal(rounded[0], [4, 0, 0])  # plain rounding would lose the row's fourth count
+
+
+def test_two_classes_get_probabilities_from_the_one_dimensional_lda_score():
+    rng = np.random.default_rng(0)
+    classes = np.repeat([0, 1], 50)
+    vectors = rng.normal(size=(100, 5)) + classes[:, None] * 2.0
+    probabilities = out_of_fold_probabilities(vectors, classes, folds=5, seed=0)
+    assert probabilities.shape == (100, 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert (probabilities.argmax(axis=1) == classes).mean() > 0.9
