@@ -30,7 +30,8 @@ AUDIT = Path(sys.executable).with_name("audit")
 RESULTS = ROOT / "bench" / "results"
 RESULTS_TABLE = ROOT / "bench" / "RESULTS.md"
 BENCH_METRICS = ("duplicates.near_count", "duplicates.conflicting_label_groups", "leakage.cross_split_rate",
-                 "embedding.label_disagreement_count", "embedding.outlier_count")
+                 "labels.knn_disagreement_count", "labels.issue_count", "labels.oof_accuracy",
+                 "embedding.outlier_count")
 
 
 def _tree_rss(pid: int) -> int:
@@ -143,6 +144,12 @@ def main() -> None:
         print("Duplicate search on synthetic hashes ...", flush=True)
         bench_duplicates.run(report)
 
+    import bench_labels
+
+    print("Label check (cheap out-of-fold model + confident learning) on MNIST and the CIFAR-10 test set ...",
+          flush=True)
+    bench_labels.run(report)
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
     rows = _summary_rows(report)
@@ -185,7 +192,7 @@ def _summary_rows(report: dict) -> list[tuple[str, str]]:
                                       f"peak {digits['peak_rss_mb']} MB, report {digits['report_mb']} MB"),
         ("MNIST 10k metrics", str(digits["metrics"])),
     ]
-    rows += [(key, str(value)) for key, value in report.items() if key.startswith("duplicates_")]
+    rows += [(key, str(value)) for key, value in report.items() if key.startswith(("duplicates_", "labels_"))]
     return rows
 
 

@@ -147,6 +147,18 @@ def run_command(
     label_col: Annotated[str | None, typer.Option(help="Column of class labels.")] = None,
     split_col: Annotated[str | None, typer.Option(help="Column of splits (train/val/test); default: a column "
                                                   "named 'split' if there is one.")] = None,
+    pred_col: Annotated[str | None, typer.Option(help="Column of your model's predicted labels (the labels "
+                                                 "analyser adds precision, recall and a confusion matrix).")] = None,
+    probs_prefix: Annotated[str | None, typer.Option(help="Prefix of your model's probability columns, one per "
+                                                     "class: e.g. p_ for p_cat, p_dog. Replaces the built-in "
+                                                     "cheap model in the label check.")] = None,
+    probs: Annotated[Path | None, typer.Option(help="Your model's predicted probabilities as an .npy array "
+                                               "(rows x classes, aligned with the table's rows; classes in sorted "
+                                               "order, numeric when every label is a number).")] = None,
+    embeddings: Annotated[Path | None, typer.Option(help="Your image vectors (.npy, or Parquet with one numeric "
+                                                    "column per dimension), aligned with the table's rows: the "
+                                                    "label check, outliers and t-SNE use them instead of "
+                                                    "thumbnails.")] = None,
     root: Annotated[Path | None, typer.Option(help="Base folder for relative image paths (default: the table's "
                                               "folder).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder: writes report.html and "
@@ -184,7 +196,8 @@ def run_command(
         file_path = config_file or find_config_file(Path.cwd())
         file_settings = read_config_file(file_path) if file_path else {}
         config = build_config(file_settings, {
-            "path_col": path_col, "label_col": label_col, "split_col": split_col, "root": root, "out": out,
+            "path_col": path_col, "label_col": label_col, "split_col": split_col, "pred_col": pred_col,
+            "probs_prefix": probs_prefix, "probs": probs, "embeddings": embeddings, "root": root, "out": out,
             "fail_on": fail_on or [], "jobs": jobs, "cache_dir": cache_dir, "use_cache": False if no_cache else None,
             "sample": sample, "seed": seed, "only": only or [], "skip": skip or [], "tsne_max": tsne_max,
             "quiet": quiet or None, "force": force or None, "encoding": encoding, "delimiter": delimiter,

@@ -23,6 +23,10 @@ class Config:
     path_col: str | None = None
     label_col: str | None = None
     split_col: str | None = None
+    pred_col: str | None = None  # the user's model's predicted labels
+    probs_prefix: str | None = None  # the user's predicted probabilities, one column per class: <prefix><class>
+    probs: Path | None = None  # the same as an .npy array (rows x classes) aligned with the table's rows
+    embeddings: Path | None = None  # the user's image vectors (.npy or Parquet) aligned with the table's rows
     root: Path | None = None
     out: Path = Path("audit-report")
     jobs: int = 0  # 0: one worker per core
@@ -47,7 +51,7 @@ class Config:
     config_source: str | None = None
 
 
-_PATH_FIELDS = {"root", "out", "cache_dir"}
+_PATH_FIELDS = {"root", "out", "cache_dir", "probs", "embeddings"}
 _LIST_FIELDS = {"only", "skip", "fail_on"}
 _INT_FIELDS = {"jobs", "sample", "seed", "tsne_max", "montage_max", "max_file_bytes", "image_timeout"}
 _BOOL_FIELDS = {"use_cache", "quiet", "force", "confine_to_root"}

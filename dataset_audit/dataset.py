@@ -12,6 +12,7 @@ from PIL import Image
 
 from .config import Config
 from .errors import AuditUsageError
+from .model_outputs import ModelOutputs, load_model_outputs
 from .table_file import read_table_file
 
 # Every extension of a format Pillow can open, less containers of non-image data and vector documents that merely
@@ -44,6 +45,7 @@ class Table:
     original_rows: np.ndarray | None = None  # row positions in the input file, when --sample picked a subset
     total_rows: int = 0  # rows in the input before sampling
     from_folder: bool = False  # read from an image folder: label (and split) come from the folder names
+    outputs: ModelOutputs = field(default_factory=ModelOutputs)  # the user's model: predictions, probs, vectors
     notes: list[str] = field(default_factory=list)
     non_scalar_columns: dict[str, int] = field(default_factory=dict)  # column -> cells that held a list or object
 
@@ -167,12 +169,15 @@ def load_table(source: Path, config: Config, encoding: str | None = None, delimi
     if len(table.frame.columns) == 0 or len(table.frame) == 0:
         raise AuditUsageError(f"{source} has no data rows (columns found: {_column_list(table.frame)})")
     _assign_roles(table, config)
+    table.outputs = load_model_outputs(table.frame, table.labels(), config.pred_col, config.probs_prefix,
+                                       config.probs, config.embeddings)
     table.total_rows = len(table.frame)
     if config.sample is not None and config.sample < len(table.frame):
         rng = np.random.default_rng(config.seed)
         picked = np.sort(rng.choice(len(table.frame), size=config.sample, replace=False))
         table.frame = table.frame.iloc[picked].reset_index(drop=True)
         table.original_rows = picked
+        table.outputs = table.outputs.subset(picked)
         table.notes.append(
             f"--sample {config.sample}: audited a random subset of {config.sample:,} of "
             f"{table.total_rows:,} rows (seed {config.seed}); row numbers refer to the input file."

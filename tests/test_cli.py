@@ -109,6 +109,9 @@ def test_gates_from_config_file(dataset, tmp_path):
     (["--label-col", "nope"], "'nope' is not a column"),
     (["--fail-on", "made.up>1"], "unknown metric 'made.up'"),
     (["--only", "nothing"], "unknown analyser"),
+    (["--label-col", "label", "--probs", "missing.npy"], "--probs missing.npy: file not found"),
+    (["--label-col", "label", "--probs-prefix", "p_"], "--probs-prefix 'p_': need one column per class"),
+    (["--pred-col", "nope"], "--pred-col 'nope' is not a column"),
 ])
 def test_usage_errors_exit_2(dataset, tmp_path, args, message):
     code, output = run(str(dataset), "--out", str(tmp_path / "o"), "--no-cache", *args)

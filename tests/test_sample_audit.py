@@ -141,7 +141,8 @@ def test_planted_outliers_and_most_mislabels_found(audit, planted):
     outliers = {r for f in findings_of(audit, "embedding", "outlier") for r in f["rows"]}
     for entry in planted_of(planted, "outlier"):
         assert set(entry["rows"]) <= outliers
-    suspicious = outliers | {r for f in findings_of(audit, "embedding", "label_disagreement") for r in f["rows"]}
+    suspicious = outliers | {r for f in findings_of(audit, "labels", "label_disagreement", "label_issue",
+                                                     "ranked_disagreement") for r in f["rows"]}
     mislabelled = [r for entry in planted_of(planted, "mislabelled") for r in entry["rows"]]
     assert sum(r in suspicious for r in mislabelled) >= 4, (mislabelled, sorted(suspicious))
 

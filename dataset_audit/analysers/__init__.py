@@ -14,6 +14,7 @@ from . import (
     duplicates,
     embedding,
     integrity,
+    labels,
     pixels,
     properties,
     quality,
@@ -52,6 +53,7 @@ REGISTRY: list[Analyser] = build_registry([
     classes.ANALYSER,
     embedding.ANALYSER,
     baseline.ANALYSER,
+    labels.ANALYSER,
 ])
 
 

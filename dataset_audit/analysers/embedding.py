@@ -1,9 +1,8 @@
-"""Embedding explorer and outliers: PCA of the thumbnails, t-SNE of a sample, kNN label disagreement, outliers.
+"""Embedding explorer and outliers: PCA of the thumbnails (or of --embeddings vectors), t-SNE of a sample, outliers.
 
-The vector of an image is its 16x16x3 thumbnail (768 values), standardised per value and projected by PCA to at most
-32 dimensions (fitted on a seeded sample, applied to every row in blocks). In that space:
-- label disagreement: an image whose k nearest neighbours mostly carry one other label, and almost never its own
-  (a possible mislabel, or a look-alike of another class in pixel space);
+The vector of an image is its 16x16x3 thumbnail (768 values), or the user's own vector when --embeddings is given,
+standardised per value and projected by PCA to at most 32 dimensions (fitted on a seeded sample, applied to every
+row in blocks). In that space (the labels analyser runs its kNN label check in the same space):
 - outliers: images far from their own class (distance to the class centroid, robust z within the class) or from
   the whole set (mean distance to the k nearest neighbours, robust z over all images);
 - the explorer: a t-SNE map of a seeded sample of at most config.tsne_max images, coloured by label.
@@ -19,7 +18,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections import Counter
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -27,7 +25,7 @@ from sklearn.manifold import TSNE
 from sklearn.neighbors import NearestNeighbors
 
 from ..dataset import class_groups
-from ..model import Analyser, AuditInput, Explorer, Finding, Metric, Montage, MontageItem, Section, TableBlock
+from ..model import Analyser, AuditInput, Explorer, Finding, Montage, MontageItem, Section
 from ..robust import robust_z
 from ..settings import Setting
 
@@ -39,15 +37,16 @@ HOVER_COLUMNS = 4
 HOVER_CHARS = 40
 
 
-def image_vectors(thumbs: np.ndarray, dims: int, seed: int) -> tuple[np.ndarray, float]:
-    """(n, <=dims) float32 PCA coordinates of standardised thumbnails, and the share of variance they keep."""
+def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float = 1.0) -> tuple[np.ndarray, float]:
+    """(n, <=dims) float32 PCA coordinates of standardised thumbnails (or any per-row vectors), and the share of
+    variance they keep. scale_floor is added to every standard deviation (1 grey level for thumbnails)."""
     n = len(thumbs)
     flat = thumbs.reshape(n, -1)
     rng = np.random.default_rng(seed)
     fit_rows = np.sort(rng.choice(n, size=min(n, PCA_FIT_MAX), replace=False))
     sample = flat[fit_rows].astype(np.float32)
     centre = sample.mean(axis=0)
-    scale = sample.std(axis=0) + 1.0  # +1 grey level: constant pixels do not blow up
+    scale = sample.std(axis=0) + scale_floor  # constant pixels do not blow up
     components = max(1, min(dims, len(fit_rows) - 1, flat.shape[1]))
     pca = PCA(n_components=components, svd_solver="randomized", random_state=seed)
     with warnings.catch_warnings():  # no variance at all (one image n times): run() skips, quietly
@@ -73,22 +72,16 @@ def neighbours(vectors: np.ndarray, queries: np.ndarray, k: int, jobs: int) -> t
     return indices[keep].reshape(len(queries), k), distances[keep].reshape(len(queries), k)
 
 
-def label_disagreement(own: np.ndarray, neighbour_labels: np.ndarray, other_share: float,
-                       own_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per query: flagged?, the most common other label, its share among the neighbours."""
-    k = neighbour_labels.shape[1]
-    same = (neighbour_labels == own[:, None]).sum(axis=1) / k
-    top_label = np.empty(len(own), dtype=object)
-    top_share = np.zeros(len(own))
-    for i, row in enumerate(neighbour_labels):
-        counts = Counter(label for label in row.tolist() if label != own[i] and label != "")
-        if counts:
-            top_label[i], count = counts.most_common(1)[0]
-            top_share[i] = count / k
-        else:
-            top_label[i] = ""
-    flagged = (own != "") & (same <= own_share + 1e-9) & (top_share >= other_share - 1e-9)
-    return flagged, top_label, top_share
+def vectors_for(data: AuditInput, ok_rows: np.ndarray, dims: int) -> tuple[np.ndarray, float, str]:
+    """PCA vectors of the decoded rows: the user's --embeddings when given, else the thumbnails; and their name."""
+    user = data.table.outputs.embeddings
+    if user is not None:
+        scale = float(np.median(user[ok_rows].std(axis=0))) if len(ok_rows) else 1.0
+        vectors, kept = image_vectors(user[ok_rows], dims, data.config.seed, scale_floor=1e-3 * scale + 1e-12)
+        return vectors, kept, f"PCA of your vectors ({data.table.outputs.embedding_source})"
+    assert data.features is not None
+    vectors, kept = image_vectors(data.features.thumbs[ok_rows], dims, data.config.seed)
+    return vectors, kept, "PCA of 16x16 thumbnails"
 
 
 def _hover(data: AuditInput, rows: np.ndarray) -> list[str]:
@@ -125,14 +118,15 @@ def run(data: AuditInput) -> Section:
     jobs = config.jobs if config.jobs > 0 else -1
     rng = np.random.default_rng(config.seed)
 
-    vectors, kept_variance = image_vectors(features.thumbs[ok_rows], dims, config.seed)
+    vectors, kept_variance, space = vectors_for(data, ok_rows, dims)
     if not np.isfinite(kept_variance) or not np.isfinite(vectors).all() or not np.ptp(vectors, axis=0).any():
-        # Every thumbnail is the same (one image listed n times): PCA has no variance to keep, and t-SNE on NaN
+        # Every vector is the same (one image listed n times): PCA has no variance to keep, and t-SNE on NaN
         # coordinates crashes the process rather than raising.
-        section.skipped = "every decoded image has the same 16x16 thumbnail: there is nothing to map or compare"
+        section.skipped = "every decoded image has the same vector: there is nothing to map or compare"
         return section
-    section.notes.append(f"Image vector: 16x16 thumbnail, standardised, PCA to {vectors.shape[1]} dimensions "
-                         f"({kept_variance:.0%} of the variance).")
+    section.notes.append(f"Image vector: {space}, standardised, PCA to {vectors.shape[1]} dimensions "
+                         f"({kept_variance:.0%} of the variance). The labels analyser checks neighbours' labels "
+                         "in this space.")
     labels_all = data.table.labels()
     labels = (np.array([labels_all[r] for r in ok_rows], dtype=object) if labels_all is not None
               else np.full(n, "", dtype=object))
@@ -140,71 +134,20 @@ def run(data: AuditInput) -> Section:
     queries = np.arange(n) if n <= knn_max else np.sort(rng.choice(n, size=knn_max, replace=False))
     if len(queries) < n:
         section.notes.append(f"Neighbours searched for a seeded sample of {len(queries):,} of {n:,} images "
-                             f"(embedding.knn_max); label disagreement and global outliers cover that sample.")
-    neighbour_index, neighbour_distance = neighbours(vectors, queries, k, jobs)
+                             f"(embedding.knn_max); global outliers cover that sample.")
+    _, neighbour_distance = neighbours(vectors, queries, k, jobs)
 
-    disagreement_rows = _label_disagreement(section, data, ok_rows, labels, queries, neighbour_index, labels_all)
     outlier_rows = _outliers(section, data, ok_rows, labels, vectors, queries, neighbour_distance, z_cut,
                              labels_all is not None)
-    section.metrics["embedding.label_disagreement_count"] = len(disagreement_rows)
-    section.metrics["embedding.label_disagreement_rate"] = len(disagreement_rows) / len(queries)
     section.metrics["embedding.outlier_count"] = len(outlier_rows)
     section.metrics["embedding.outlier_rate"] = len(outlier_rows) / n
 
     flags = {row: "outlier" for row in outlier_rows}
-    for finding in section.findings:
-        if finding.kind == "label_disagreement":
-            for row, label in zip(finding.rows, finding.detail["neighbour_label"], strict=True):
-                flags[row] = f"neighbours carry: {label}"
     points = _explorer(section, data, ok_rows, vectors, labels, rng, flags)
     section.metrics["embedding.tsne_points"] = points
-    section.summary = (
-        f"{n:,} images embedded; {len(outlier_rows):,} outliers"
-        + (f", {len(disagreement_rows):,} images whose neighbours carry another label" if labels_all is not None
-           else "")
-        + (f"; t-SNE map of {points:,} images." if points else ".")
-    )
+    section.summary = (f"{n:,} images embedded; {len(outlier_rows):,} outliers"
+                       + (f"; t-SNE map of {points:,} images." if points else "."))
     return section
-
-
-def _label_disagreement(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: np.ndarray,
-                        queries: np.ndarray, neighbour_index: np.ndarray, labels_all: list[str] | None) -> list[int]:
-    if labels_all is None:
-        return []
-    config = data.config
-    other_share = data.settings.disagreement_other_share
-    own_share = data.settings.disagreement_own_share
-    flagged, top_label, top_share = label_disagreement(labels[queries], labels[neighbour_index], other_share,
-                                                       own_share)
-    hits = np.flatnonzero(flagged)
-    hits = hits[np.argsort(-top_share[hits], kind="stable")]
-    rows = ok_rows[queries[hits]]
-    k = neighbour_index.shape[1]
-    if len(hits):
-        section.findings.append(Finding(
-            analyser=NAME, kind="label_disagreement", severity="info",
-            message=(f"{len(hits):,} images ({len(hits) / len(queries):.2%}) have at least {other_share:.0%} of their "
-                     f"{k} nearest neighbours with one other label and "
-                     + (f"at most {own_share:.0%}" if own_share > 0 else "none") + " with their own: "
-                     "possible mislabels, or look-alikes of another class"),
-            rows=rows.tolist(),
-            detail={"neighbour_label": [str(top_label[i]) for i in hits],
-                    "neighbour_share": [round(float(top_share[i]), 3) for i in hits], "k": k,
-                    "space": "PCA of 16x16 thumbnails"},
-        ))
-        cap = config.montage_max
-        section.montages.append(Montage(
-            title="Neighbours carry another label",
-            items=[MontageItem(int(r), f"{labels[queries[i]]} -> {top_label[i]} ({top_share[i]:.0%})")
-                   for r, i in zip(rows[:cap], hits[:cap], strict=True)],
-            caption="Caption: own label -> the label most of its neighbours carry (share of neighbours).",
-            total=len(hits)))
-        pairs = Counter(zip(labels[queries[hits]].tolist(), top_label[hits].tolist(), strict=True))
-        section.tables.append(TableBlock(
-            title="Label disagreement: own label -> neighbours' label", columns=["own label", "neighbours' label",
-                                                                                 "images"],
-            rows=[[a, b, c] for (a, b), c in pairs.most_common(20)]))
-    return rows.tolist()
 
 
 def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: np.ndarray, vectors: np.ndarray,
@@ -299,9 +242,10 @@ def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, vectors: 
         flags=point_flags,
         caption=(f"{size:,} of {n:,} decoded images" + (f" (seeded random sample, seed {data.config.seed}; "
                                                         "raise --tsne-max to show more)" if size < n else "")
-                 + f"; t-SNE of the PCA vectors, perplexity {perplexity:.0f}. Nearby points look alike at 16x16."
-                 + (f" Ringed: the {flagged:,} sampled images flagged above (outliers, neighbours carrying another "
-                    "label); toggle them in the legend." if flagged else "")),
+                 + f"; t-SNE of the PCA vectors, perplexity {perplexity:.0f}. Nearby points look alike"
+                 + (" in your vectors." if data.table.outputs.embeddings is not None else " at 16x16.")
+                 + (f" Ringed: the {flagged:,} sampled images flagged above as outliers; toggle them in the legend."
+                    if flagged else "")),
     ))
     return size
 
@@ -315,10 +259,6 @@ ANALYSER = Analyser(
         Setting("k", 10, "neighbours per image", minimum=1),
         Setting("knn_max", 20000, "images whose neighbours are searched (all rows are candidates); above this a "
                 "seeded sample is searched, which bounds the kNN cost at knn_max x n x dims", minimum=1),
-        Setting("disagreement_other_share", 0.8, "share of neighbours that must carry one other label",
-                minimum=0, maximum=1),
-        Setting("disagreement_own_share", 0.0, "share of neighbours with the image's own label at most",
-                minimum=0, maximum=1),
         Setting("outlier_z", 4.0, "robust z (median/MAD of the distances) above which an image is an outlier",
                 minimum=0),
         Setting("tsne_iterations", 350, "t-SNE iterations, 250 of them early exaggeration", minimum=251),
@@ -326,8 +266,6 @@ ANALYSER = Analyser(
     metrics={
         "embedding.outlier_count": "images far from their class or from all images in thumbnail-PCA space",
         "embedding.outlier_rate": "outliers / decoded images",
-        "embedding.label_disagreement_count": Metric("images whose nearest neighbours mostly carry one other label", needs=("labels",)),
-        "embedding.label_disagreement_rate": Metric("label-disagreement images / images whose neighbours were searched", needs=("labels",)),
         "embedding.tsne_points": "images drawn in the t-SNE explorer (a seeded sample of at most tsne_max)",
     },
 )

@@ -1,4 +1,4 @@
-"""Embedding: planted outliers and a mislabelled look-alike are found; the t-SNE explorer shows the capped sample."""
+"""Embedding: planted outliers are found; the t-SNE explorer shows the capped sample; --embeddings replace thumbnails."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataset_audit.analysers import embedding
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table
 from dataset_audit.model import AuditInput, Section
+from dataset_audit.model_outputs import ModelOutputs
 from dataset_audit.pipeline import run_analyser
 from dataset_audit.scan import Features
 
@@ -71,18 +72,9 @@ def test_planted_outlier_is_found(planted):
     assert section.metrics["embedding.outlier_count"] >= 1
 
 
-def test_mislabelled_look_alike_is_found(planted):
-    section, rows = planted
-    finding = next(f for f in section.findings if f.kind == "label_disagreement")
-    assert finding.rows == [rows["mislabelled"]]
-    assert finding.detail["neighbour_label"] == ["blue"]
-    assert section.metrics["embedding.label_disagreement_count"] == 1
-
-
 def test_typical_images_are_not_flagged(planted):
     section, rows = planted
-    flagged = set(rows_of(section, "outlier")) | set(rows_of(section, "label_disagreement"))
-    assert flagged <= set(rows.values())
+    assert set(rows_of(section, "outlier")) <= set(rows.values())
 
 
 def test_explorer_holds_the_capped_seeded_sample(planted):
@@ -104,14 +96,13 @@ def test_neighbours_skip_the_query_even_among_exact_duplicates():
     assert distances.shape == (5, 3)
 
 
-def test_unlabelled_data_gets_outliers_and_a_map_but_no_disagreement():
+def test_unlabelled_data_gets_outliers_and_a_map():
     rng = np.random.default_rng(1)
     thumbs = [thumb(rng, COLOURS["red"]) for _ in range(30)]
     data = make_input(thumbs, [""] * 30)
     data.table.label_col = None
     section = run_analyser(embedding.ANALYSER, data)
-    assert "embedding.label_disagreement_count" in section.metrics
-    assert rows_of(section, "label_disagreement") == []
+    assert "embedding.outlier_count" in section.metrics
     assert len(section.explorers[0].rows) == 30
 
 
@@ -120,9 +111,23 @@ def test_explorer_rings_the_flagged_images_and_times_tsne():
     section = run_analyser(embedding.ANALYSER, data)
     explorer = section.explorers[0]
     flags = dict(zip(explorer.rows, explorer.flags, strict=True))
-    assert flags[rows["mislabelled"]] == "neighbours carry: blue"
     assert flags[rows["outlier"]] == "outlier"
+    # The blue image labelled red is far from the red class too; nothing unplanted is ringed.
     assert {row for row, flag in flags.items() if flag} == set(rows.values())
-    assert "neighbours carry: blue" in explorer.hover[explorer.rows.index(rows["mislabelled"])]
+    assert "outlier" in explorer.hover[explorer.rows.index(rows["outlier"])]
     assert "Ringed: the 2 sampled images" in explorer.caption
     assert section.timings["tsne"] > 0
+
+
+def test_user_embeddings_replace_the_thumbnails_for_outliers_and_the_map():
+    """Thumbnails all alike; the user's vectors hold one far-away row: it is the outlier, and the notes say so."""
+    rng = np.random.default_rng(3)
+    n = 60
+    data = make_input([thumb(rng, COLOURS["red"]) for _ in range(n)], ["red"] * n, tsne_max=40)
+    vectors = rng.normal(0, 1, size=(n, 64)).astype(np.float32)
+    vectors[17] += 40.0
+    data.table.outputs = ModelOutputs(embeddings=vectors, embedding_source="--embeddings clip.npy")
+    section = run_analyser(embedding.ANALYSER, data)
+    assert 17 in rows_of(section, "outlier")
+    assert any("your vectors (--embeddings clip.npy)" in note for note in section.notes)
+    assert "in your vectors" in section.explorers[0].caption

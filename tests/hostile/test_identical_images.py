@@ -21,4 +21,4 @@ def test_one_image_many_times_is_a_skip_not_a_crash(tmp_path: Path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Warning" not in done.stderr
     [embedding] = json.loads((tmp_path / "out" / "findings.json").read_text())["analysers"]
-    assert embedding["status"] == "skipped" and "same 16x16 thumbnail" in embedding["reason"]
+    assert embedding["status"] == "skipped" and "same vector" in embedding["reason"]
