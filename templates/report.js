@@ -3,7 +3,11 @@
 // text put in the page goes through textContent, never innerHTML.
 (function () {
   "use strict";
-  var PAGE_SIZE = 50, MONTAGE_TILES = 60, RELATED_MAX = 50, RELATED_TILES = 24;
+  performance.mark("audit-script-start");
+  var PAGE_SIZE = 50, STRIP_TILES = 5, MONTAGE_TILES = 60, RELATED_MAX = 50, RELATED_TILES = 24;
+  var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+                 "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+                 "#dbdb8d", "#9edae5"];
   var data = readJSON("explorer-data");
   var config = data.plotlyConfig;
   var count = data.count;
@@ -26,9 +30,13 @@
     if (text !== undefined && text !== null) { node.textContent = String(text); }
     return node;
   }
-  function value(column, i) {
+  function value(column, i) {  // the encodings of explorer.py
     if (!column) { return null; }
-    return column.kind === "cat" ? column.levels[column.codes[i]] : column.values[i];
+    if ("constant" in column) { return column.constant; }
+    if (column.kind === "cat") { return column.levels[column.codes[i]]; }
+    if (column.start !== undefined) { return column.start + i; }
+    if (column.folders) { return column.folders[column.folderCodes[i]] + column.names[i]; }
+    return column.values[i];
   }
   function plotlyText(text) {
     return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -101,6 +109,19 @@
     cap.appendChild(el("span", "path", value(byName.path, i) || ""));
     figure.appendChild(cap);
     return figure;
+  }
+  function smallTile(i) {
+    var figure = el("figure", "tile small");
+    figure.dataset.i = i; figure.tabIndex = 0; figure.setAttribute("role", "button"); figure.title = describeRow(i);
+    figure.appendChild(thumb(i, 32));
+    return figure;
+  }
+  function paintStrips() {  // the first images of every finding, in its collapsed line
+    Array.prototype.forEach.call(document.querySelectorAll("span.strip[data-strip]"), function (strip) {
+      var members = findings[Number(strip.dataset.strip)].members;
+      members.slice(0, STRIP_TILES).forEach(function (i) { strip.appendChild(smallTile(i)); });
+      if (members.length > STRIP_TILES) { strip.appendChild(el("span", "muted", "+" + (members.length - STRIP_TILES).toLocaleString("en"))); }
+    });
   }
   function paintAll(root) {
     Array.prototype.forEach.call(root.querySelectorAll("span.thumb[data-i]"), function (node) {
@@ -209,10 +230,12 @@
       }
     }
     var traces = [];
-    order.forEach(function (key) {
+    order.forEach(function (key, k) {
       var g = groups[key], name = plotlyText(key);
+      // Colours are set per class: plotly would count the ring traces too and give two classes one colour.
       traces.push({ type: "scatter", mode: "markers", name: name, legendgroup: name, x: g.x, y: g.y,
-                    customdata: g.customdata, text: g.text, hoverinfo: "text+name", marker: { size: 5, opacity: 0.8 } });
+                    customdata: g.customdata, text: g.text, hoverinfo: "text+name",
+                    marker: { size: 5, opacity: 0.8, color: PALETTE[k % PALETTE.length] } });
       if (g.rx.length) {
         traces.push({ type: "scatter", mode: "markers", name: name + " (flagged)", legendgroup: name, showlegend: false,
                       x: g.rx, y: g.ry, customdata: g.rc, text: g.rt, hoverinfo: "text",
@@ -632,6 +655,7 @@
   // ---- start: the explorer first (it is what people click), then the plots near the viewport, then the rest ------
   var fromHash = readHash();
   paintAll(document);
+  paintStrips();
   render();
   if (fromHash) { explorer.scrollIntoView(); }
 
@@ -640,19 +664,28 @@
     node.dataset.drawn = "1";
     if (node.dataset.map) { drawMap(node); } else { drawChart(node); }
   }
-  var nodes = Array.prototype.slice.call(document.querySelectorAll("div.plot[data-spec], div.plot[data-map]"));
-  if ("IntersectionObserver" in window) {
-    var observer = new IntersectionObserver(function (entries) {
-      entries.forEach(function (entry) {
-        if (entry.isIntersecting) { observer.unobserve(entry.target); drawOnce(entry.target); }
-      });
-    }, { rootMargin: "400px" });
-    nodes.forEach(function (node) { observer.observe(node); });
+  // plotly.js comes after this script, so the summary and the explorer work while the browser is still compiling it.
+  function whenPlotly(start) {
+    if (window.Plotly) { start(); } else { setTimeout(function () { whenPlotly(start); }, 30); }
   }
-  var next = 0;
-  (function background() {
-    while (next < nodes.length && nodes[next].dataset.drawn) { next++; }
-    if (next < nodes.length) { drawOnce(nodes[next]); setTimeout(background, 15); } else { document.body.dataset.plotsDrawn = "1"; }
-  })();
+  var nodes = Array.prototype.slice.call(document.querySelectorAll("div.plot[data-spec], div.plot[data-map]"));
+  function startDrawing() {
+    performance.mark("audit-plotly-loaded");
+    if ("IntersectionObserver" in window) {
+      var observer = new IntersectionObserver(function (entries) {
+        entries.forEach(function (entry) {
+          if (entry.isIntersecting) { observer.unobserve(entry.target); drawOnce(entry.target); }
+        });
+      }, { rootMargin: "400px" });
+      nodes.forEach(function (node) { observer.observe(node); });
+    }
+    var next = 0;
+    (function background() {
+      while (next < nodes.length && nodes[next].dataset.drawn) { next++; }
+      if (next < nodes.length) { drawOnce(nodes[next]); setTimeout(background, 15); } else { document.body.dataset.plotsDrawn = "1"; }
+    })();
+  }
+  whenPlotly(startDrawing);
+  performance.mark("audit-ready");
   document.body.dataset.ready = "1";
 })();

@@ -35,7 +35,6 @@ from .sprites import TILE_SIDE, make_sprites
 from .thumbnails import array_uri, make_thumbnails
 
 FINDINGS_SHOWN_PER_SECTION = 500  # the rest are in the explorer, the section's CSV and findings.json
-STRIP_TILES = 6  # thumbnails in a finding's collapsed line
 TOP_FIXES = 5
 MONTAGE_SIDE = 96
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -170,7 +169,6 @@ def _section_view(section: Section, rows: _RowInfo, number_of: dict[int, int], i
     for finding in findings[:FINDINGS_SHOWN_PER_SECTION]:
         positions = interleave_splits(finding.positions or finding.rows, rows.splits)
         shown.append({"finding": finding, "id": number_of[id(finding)],
-                      "items": [rows.describe(p) for p in positions[:STRIP_TILES]] if images else [],
                       "splits": sorted({rows.splits[p] for p in positions}) if rows.splits else []})
     montages = [{"montage": montage, "items": [rows.describe(item.row, item.caption) | {"position": item.row}
                                                for item in montage.items]}

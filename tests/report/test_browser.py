@@ -72,6 +72,22 @@ def report(sample_report: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
+def opened(browser, report) -> Page:
+    return Page(browser, report)
+
+
+@pytest.fixture
+def view(opened: Page) -> Page:
+    """The sample report, opened once for the module; each test starts with no filter, selection or dialog."""
+    page = opened.page
+    page.keyboard.press("Escape")
+    if page.is_visible(".selection-clear"):
+        page.click(".selection-clear")
+    page.click("#explorer form.filters button.reset")
+    return opened
+
+
+@pytest.fixture(scope="module")
 def findings(sample_report: Path) -> dict:
     return json.loads((sample_report / "findings.json").read_text())
 
@@ -82,8 +98,7 @@ def table_rows() -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def test_opens_without_console_messages_and_draws_every_section(browser, report, findings):
-    view = Page(browser, report)
+def test_opens_without_console_messages_and_draws_every_section(view, findings):
     view.page.wait_for_selector("body[data-plots-drawn='1']", timeout=60_000)
     for analyser in findings["analysers"]:
         assert view.page.is_visible(f"#section-{analyser['name']}")
@@ -100,8 +115,7 @@ def test_opens_without_console_messages_and_draws_every_section(browser, report,
     assert view.console == []
 
 
-def test_filtering_by_label_and_by_finding_kind_narrows_to_the_right_rows(browser, report, findings, table_rows):
-    view = Page(browser, report)
+def test_filtering_by_label_and_by_finding_kind_narrows_to_the_right_rows(view, findings, table_rows):
     view.select("label", "triangle")
     expected = sum(1 for row in table_rows if row["label"] == "triangle")
     assert view.status() == (expected, 366)
@@ -116,16 +130,14 @@ def test_filtering_by_label_and_by_finding_kind_narrows_to_the_right_rows(browse
     assert view.console == []
 
 
-def test_search_narrows_by_path(browser, report, table_rows):
-    view = Page(browser, report)
+def test_search_narrows_by_path(view, table_rows):
     target = table_rows[17]["path"]
     view.page.fill("#explorer input[name=q]", target.rsplit("/", 1)[-1])
     view.page.locator("#explorer .explorer-status", has_text=re.compile(r"^1 row of")).wait_for()
     assert view.column("path") == [target]
 
 
-def test_sorting_orders_by_a_numeric_score(browser, report):
-    view = Page(browser, report)
+def test_sorting_orders_by_a_numeric_score(view):
     view.page.click("#explorer thead button[data-sort='brightness']")
     values = [float(v.replace(",", "")) for v in view.column("brightness") if v]
     assert len(values) == 50 and values == sorted(values, reverse=True)
@@ -135,8 +147,7 @@ def test_sorting_orders_by_a_numeric_score(browser, report):
     assert "sort=brightness" in view.page.evaluate("location.hash")
 
 
-def test_a_thumbnail_opens_the_detail_view_with_the_rows_findings(browser, report, findings):
-    view = Page(browser, report)
+def test_a_thumbnail_opens_the_detail_view_with_the_rows_findings(view, findings):
     finding = view.page.locator("#section-duplicates details.finding").first
     finding.locator("summary .message").click()
     tile = finding.locator(".finding-body .montage figure.tile").first
@@ -152,8 +163,7 @@ def test_a_thumbnail_opens_the_detail_view_with_the_rows_findings(browser, repor
     assert view.console == []
 
 
-def test_a_tsne_selection_filters_the_explorer(browser, report):
-    view = Page(browser, report)
+def test_a_tsne_selection_filters_the_explorer(view):
     plot = view.page.locator("div.plot[data-map]").first
     plot.scroll_into_view_if_needed()
     plot.locator(".plot-container").wait_for()
@@ -175,8 +185,7 @@ def test_a_tsne_selection_filters_the_explorer(browser, report):
     assert view.page.locator(".selection .montage figure.tile").count() == min(selected, 60)
 
 
-def test_clicking_a_class_bar_filters_by_that_class(browser, report, table_rows):
-    view = Page(browser, report)
+def test_clicking_a_class_bar_filters_by_that_class(view, table_rows):
     bar = view.page.locator("#section-balance div.plot[data-spec] .bars path").first
     bar.scroll_into_view_if_needed()
     bar.wait_for()
@@ -194,8 +203,7 @@ def test_the_url_hash_restores_a_view(browser, report, table_rows):
     assert values == sorted(values, reverse=True)
 
 
-def test_a_finding_list_downloads_as_csv(browser, report, findings, tmp_path):
-    view = Page(browser, report)
+def test_a_finding_list_downloads_as_csv(view, findings, tmp_path):
     with view.page.expect_download() as download:
         view.page.click("#section-duplicates .findings-head button.download-csv")
     saved = tmp_path / "f.csv"

@@ -84,8 +84,9 @@ def test_the_explorer_lists_every_row_with_scores_and_findings(rendered):
     assert document["count"] == 18
     columns = {c["name"]: c for c in document["columns"]}
     assert {"row", "path", "label", "split", "brightness", "sharpness", "entropy"} <= set(columns)
-    assert columns["row"]["values"] == list(range(18))
+    assert columns["row"]["start"] == 0  # rows 0..17, stored as a run
     assert any(c["group"] == "score" and c["analyser"] == "embedding" for c in document["columns"])
+    assert columns["path"]["names"][17] == "gone.png"
     missing = {f["kind"]: f for f in document["findings"] if f["analyser"] == "integrity"}["missing"]
     assert missing["members"] == [17]
     leakage = [f for f in document["findings"] if f["kind"] == "leakage"]
