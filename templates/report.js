@@ -374,21 +374,26 @@
     return out;
   }
 
+  // A column with one value in every row (CIFAR-10's width, format, ...) is left to the detail view.
+  function varies(c) { return !("constant" in c); }
   var shownColumns = ["row", "path", "label", "split"].filter(function (n) { return byName[n]; })
     .map(function (n) { return byName[n]; })
     .concat(columns.filter(function (c) { return c.group === "score"; }))
-    .concat(columns.filter(function (c) { return c.group === "image" && c.kind === "num"; }))
-    .concat(columns.filter(function (c) { return c.group === "image" && c.kind !== "num"; }))
-    .concat(columns.filter(function (c) { return c.group === "table" && ["row", "path", "label", "split"].indexOf(c.name) < 0; }));
+    .concat(columns.filter(function (c) { return c.group === "image" && c.kind === "num" && varies(c); }))
+    .concat(columns.filter(function (c) { return c.group === "image" && c.kind !== "num" && varies(c); }))
+    .concat(columns.filter(function (c) {
+      return c.group === "table" && varies(c) && ["row", "path", "label", "split"].indexOf(c.name) < 0;
+    }));
   var table = explorer.querySelector("table.rows-table");
 
   function drawHeader() {
     var tr = el("tr");
     var base = ["row", "path", "label", "split"].filter(function (n) { return byName[n]; }).length;
-    var headers = [{ name: "", text: "image" }].concat(shownColumns.map(function (c) {
+    var headers = (data.sprites ? [{ name: "", text: "image" }] : []).concat(shownColumns.map(function (c) {
       return { name: c.name, text: c.name, kind: c.kind };
     }));
-    headers.splice(1 + base, 0, { name: "findings", text: "findings" });  // after path/label/split: where eyes go next
+    // The findings go after path/label/split: where the eye looks next.
+    headers.splice((data.sprites ? 1 : 0) + base, 0, { name: "findings", text: "findings" });
     headers.forEach(function (h) {
       var th = el("th"); th.scope = "col";
       if (h.name && h.name !== "findings") {
@@ -598,15 +603,25 @@
       list.appendChild(li);
     });
     right.appendChild(list); top.appendChild(right); body.appendChild(top);
-    ids.forEach(function (id) {  // duplicates, leakage pairs, conflicting rows: the other members side by side
+    // Duplicates, leakage pairs, conflicting rows: the other members of its small group findings, side by side,
+    // each once, captioned with the findings it shares.
+    var related = [], shared = {};
+    ids.forEach(function (id) {
       var f = findings[id];
       if (f.members.length < 2 || f.members.length > RELATED_MAX) { return; }
-      body.appendChild(el("h3", "", "Also in this " + f.kind + " finding (" + f.analyser + ")"));
-      var montage = el("div", "montage");
-      f.members.filter(function (m) { return m !== i; }).slice(0, RELATED_TILES)
-        .forEach(function (m) { montage.appendChild(tile(m)); });
-      body.appendChild(montage);
+      f.members.forEach(function (m) {
+        if (m === i) { return; }
+        if (!shared[m]) { shared[m] = []; related.push(m); }
+        if (shared[m].indexOf(f.kind) < 0) { shared[m].push(f.kind); }
+      });
     });
+    if (related.length) {
+      body.appendChild(el("h3", "", "Rows in the same group (" + plural(related.length, "row") +
+        (related.length > RELATED_TILES ? ", the first " + RELATED_TILES + " shown" : "") + ")"));
+      var montage = el("div", "montage");
+      related.slice(0, RELATED_TILES).forEach(function (m) { montage.appendChild(tile(m, shared[m].join(", "))); });
+      body.appendChild(montage);
+    }
     var position = current.indexOf(i);
     dialog.querySelector(".detail-prev").disabled = position <= 0;
     dialog.querySelector(".detail-next").disabled = position < 0 || position >= current.length - 1;

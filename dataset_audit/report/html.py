@@ -50,6 +50,8 @@ def _environment() -> jinja2.Environment:
     loader = jinja2.FileSystemLoader(str(importlib.resources.files("dataset_audit.templates")))
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
+    # Compact JSON: the default ", " separators alone cost ~0.8 MB in a 60,000-row explorer.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
     env.filters["num"] = _format_number
     env.filters["pct"] = lambda v: f"{v:.1%}"
     env.filters["plural"] = _plural
