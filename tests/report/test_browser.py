@@ -165,13 +165,14 @@ def test_a_thumbnail_opens_the_detail_view_with_the_rows_findings(view, findings
 
 def test_a_tsne_selection_filters_the_explorer(view):
     plot = view.page.locator("div.plot[data-map]").first
-    plot.scroll_into_view_if_needed()
+    plot.evaluate("(div) => div.scrollIntoView({block: 'center'})")  # clear of the sticky header
     plot.locator(".plot-container").wait_for()
     box = view.page.locator("div.plot[data-map] .nsewdrag").first.bounding_box()
-    view.page.mouse.move(box["x"] + 5, box["y"] + 5)
+    view.page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.1)
     view.page.mouse.down()
     view.page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=8)
     view.page.mouse.up()
+    view.page.locator("#explorer .explorer-status", has_text="selected on the map").wait_for()
     selected = view.page.evaluate("""() => {
         const div = document.querySelector('div.plot[data-map]');
         const map = JSON.parse(document.getElementById(div.dataset.map).textContent);
