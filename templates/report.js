@@ -580,8 +580,8 @@
     shownRow = i;
     document.getElementById("detail-title").textContent = describeRow(i);
     var body = dialog.querySelector(".detail-body"); body.textContent = "";
-    var top = el("div", "detail-top");
-    top.appendChild(thumb(i, 256));
+    var top = el("div", data.sprites ? "detail-top" : "detail-top no-image");
+    if (data.sprites) { top.appendChild(thumb(i, 256)); }
     var values = el("table", "kv");
     columns.forEach(function (c) {
       var v = value(c, i);
