@@ -6,8 +6,8 @@ into montages), then the samples explorer: every row (see explorer.py for the ca
 its values, scores and findings, filtered, searched, sorted and paged by report.js.
 
 Every text that reaches plotly is HTML-escaped first (plotly renders a subset of HTML in labels, so a label
-`<a href=...>` would otherwise become a live link), and a Content-Security-Policy lets the page run only its own two
-inline scripts and show only data: images: nothing is fetched or sent anywhere.
+`<a href=...>` would otherwise become a live link), and a Content-Security-Policy lets the page run only its own
+inline scripts (by hash) and show only data: images: nothing is fetched or sent anywhere.
 
 Size: plotly.js (~4.8 MB) + one ~0.25 KB tile and ~0.1 KB of values per explorer row + the capped montages.
 """
@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import html
 import importlib.resources
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -137,16 +138,16 @@ def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int
         sprites = make_sprites([resolved[p] for p in explorer_rows.positions], jobs=jobs, progress=callback)
 
     sections = [_section_view(section, rows, number_of, images) for section in result.sections]
-    # Montage tiles get a larger thumbnail when the image is larger than a sprite tile.
-    big: dict[int, str | None] = {}
+    # Montage rows get a larger thumbnail ({position: data URI}, for partials that draw their own pictures); the
+    # explorer data carries it only where the image is larger than a sprite tile (else the tile is as sharp).
+    thumbs: dict[int, str | None] = {}
+    big: dict[int, str] = {}
     if images and result.features is not None:
-        frame = result.features.frame
-        larger = (frame[["width", "height"]].max(axis=1) > TILE_SIDE).to_numpy()
-        wanted = {item["position"]: MONTAGE_SIDE for view in sections for m in view["montages"]
-                  for item in m["items"] if larger[item["position"]]}
+        wanted = {item["position"]: MONTAGE_SIDE for view in sections for m in view["montages"] for item in m["items"]}
         if wanted:
-            made = make_thumbnails(wanted, table.resolved_paths(), jobs=jobs)
-            big = {explorer_rows.index_of[p]: uri for p, uri in made.items() if uri}
+            thumbs = make_thumbnails(wanted, table.resolved_paths(), jobs=jobs)
+        larger = (result.features.frame[["width", "height"]].max(axis=1) > TILE_SIDE).to_numpy()
+        big = {explorer_rows.index_of[p]: uri for p, uri in thumbs.items() if uri and larger[p]}
     document = explorer_document(result, explorer_rows, findings)
     document["sprites"] = sprites.as_json() if sprites is not None else None
     document["big"] = big
@@ -159,6 +160,7 @@ def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int
         "sections": sections,
         "explorer": document,
         "explorer_note": explorer_rows.note,
+        "thumbs": thumbs,
         "images": images,
         "table": table,
         "scan": result.features.stats if result.features is not None else None,
@@ -264,6 +266,10 @@ def _verdict(result: AuditResult, severity: Counter, failed_gates: list) -> dict
     return {"level": "ok", "text": "Fit to train on, as far as these checks go: no errors or warnings."}
 
 
+INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)  # executable inline scripts are bare <script> tags
+CSP_PLACEHOLDER = "__content_security_policy__"
+
+
 def content_security_policy(scripts: list[str]) -> str:
     """Only these inline scripts run; images only from data: URIs; nothing may be fetched, framed or posted."""
     hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode('utf-8')).digest()).decode()}'"
@@ -279,10 +285,14 @@ def render_html(result: AuditResult, progress=None) -> str:
     view["css"] = (templates / "report.css").read_text(encoding="utf-8")
     view["script"] = (templates / "report.js").read_text(encoding="utf-8")
     view["plotly_js"] = get_plotlyjs()
-    view["csp"] = content_security_policy([view["plotly_js"], view["script"]])
+    view["csp"] = CSP_PLACEHOLDER
     view["partial_for"] = lambda name: (f"_{name}.html.j2" if (templates / f"_{name}.html.j2").is_file()
                                         else "_section.html.j2")
-    return env.get_template("base.html.j2").render(**view)
+    page = env.get_template("base.html.j2").render(**view)
+    # The policy admits each bare <script> of the rendered page (report.js, plotly.js, a partial's own script) by
+    # its hash. Autoescaping keeps user text from ever forming a tag; the policy stops what escaping cannot see:
+    # event-handler attributes and javascript: links (plotly renders HTML in labels), eval, and any network access.
+    return page.replace(CSP_PLACEHOLDER, content_security_policy(INLINE_SCRIPT.findall(page)), 1)
 
 
 class HtmlReporter:

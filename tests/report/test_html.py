@@ -71,7 +71,7 @@ def test_the_csp_admits_exactly_the_inline_scripts_and_data_images(rendered):
     policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)[1]
     policy = html.unescape(policy)
     scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
-    assert len(scripts) == 2
+    assert len(scripts) >= 2  # report.js and plotly.js, plus any script a section partial brings
     hashes = {f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts}
     script_src = re.search(r"script-src ([^;]+);", policy)[1].split()
     assert set(script_src) == hashes
