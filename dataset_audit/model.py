@@ -125,6 +125,9 @@ class Section:
     galleries: list[ImageGallery] = field(default_factory=list)
     explorers: list[Explorer] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Per-image scores the analyser computed, for the report's samples explorer: score name -> {position in the
+    # audited frame (like Finding.rows before the pipeline maps them) -> value}. Rows without a score are left out.
+    row_scores: dict[str, dict[int, float]] = field(default_factory=dict)
     skipped: str | None = None  # why the analyser did not run, when it did not
     # Seconds spent in named steps of the analyser (e.g. {"tsne": 2.1}); findings.json lists them under timings.
     timings: dict[str, float] = field(default_factory=dict)

@@ -6,8 +6,23 @@ from pathlib import Path
 
 import pytest
 from imagetools import write_bad_files
+from typer.testing import CliRunner
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 @pytest.fixture
 def bad_files(tmp_path: Path) -> dict[str, Path]:
     return write_bad_files(tmp_path / "images")
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory) -> Path:
+    """The folder holding report.html and findings.json of the bundled sample dataset (audited once per session)."""
+    from dataset_audit.cli import app
+
+    out = tmp_path_factory.mktemp("sample-report")
+    result = CliRunner().invoke(app, ["run", str(SAMPLE / "images.csv"), "--label-col", "label", "--out", str(out),
+                                      "--no-cache"])
+    assert result.exit_code == 0, result.output
+    return out

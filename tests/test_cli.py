@@ -82,7 +82,7 @@ def test_end_to_end_finds_integrity_problems_by_row_and_path(dataset, tmp_path):
     for analyser in REGISTRY:
         assert f'id="section-{analyser.name}"' in html
     assert "http://" not in html.split("<script>")[0]  # nothing fetched before the inline scripts
-    assert "data:image/jpeg;base64," in html
+    assert "data:image/webp;base64," in html  # the explorer's sprite sheets
 
 
 def test_breached_gate_exits_1_and_passing_gate_exits_0(dataset, tmp_path):

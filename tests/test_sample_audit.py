@@ -6,22 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from dataset_audit.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 
 
 @pytest.fixture(scope="module")
-def audit(tmp_path_factory) -> dict:
-    out = tmp_path_factory.mktemp("sample-report")
-    result = CliRunner().invoke(app, ["run", str(SAMPLE / "images.csv"), "--label-col", "label", "--out", str(out),
-                                      "--no-cache"])
-    assert result.exit_code == 0, result.output
-    document = json.loads((out / "findings.json").read_text())
-    document["_html"] = (out / "report.html").read_text()
+def audit(sample_report: Path) -> dict:
+    document = json.loads((sample_report / "findings.json").read_text())
+    document["_html"] = (sample_report / "report.html").read_text()
     return document
 
 

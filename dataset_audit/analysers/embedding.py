@@ -156,6 +156,8 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
     all_rows: set[int] = set()
     # Far from the whole set: mean distance to the k nearest neighbours.
     knn_score = robust_z(neighbour_distance.mean(axis=1))
+    section.row_scores["outlier z (all images)"] = dict(zip(ok_rows[queries].tolist(),
+                                                            np.round(knn_score, 2).tolist(), strict=True))
     global_hits = np.flatnonzero(knn_score > z_cut)
     global_hits = global_hits[np.argsort(-knn_score[global_hits], kind="stable")]
     if len(global_hits):
@@ -183,6 +185,9 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
             continue
         distance = np.linalg.norm(vectors[members] - vectors[members].mean(axis=0), axis=1)
         class_score[members] = robust_z(distance)
+    scored = np.flatnonzero(np.isfinite(class_score))
+    section.row_scores["outlier z (own class)"] = dict(zip(ok_rows[scored].tolist(),
+                                                           np.round(class_score[scored], 2).tolist(), strict=True))
     class_hits = np.flatnonzero(class_score > z_cut)
     class_hits = class_hits[np.argsort(-class_score[class_hits], kind="stable")]
     if len(class_hits):
@@ -244,8 +249,8 @@ def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, vectors: 
                                                         "raise --tsne-max to show more)" if size < n else "")
                  + f"; t-SNE of the PCA vectors, perplexity {perplexity:.0f}. Nearby points look alike"
                  + (" in your vectors." if data.table.outputs.embeddings is not None else " at 16x16.")
-                 + (f" Ringed: the {flagged:,} sampled images flagged above as outliers; toggle them in the legend."
-                    if flagged else "")),
+                 + (f" Ringed: the {flagged:,} sampled images flagged above as outliers; they stay with their class "
+                    "when it is isolated in the legend." if flagged else "")),
     ))
     return size
 

@@ -1,0 +1,129 @@
+"""report.html without a browser: text reaches plotly escaped, the CSP admits exactly the page's own scripts, the
+explorer lists the right rows with their scores and findings, and sprite sheets hold one tile per row."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from imagetools import random_rgb
+from PIL import Image
+
+from dataset_audit.config import build_config
+from dataset_audit.dataset import load_table
+from dataset_audit.pipeline import run_audit
+from dataset_audit.report.explorer import choose_rows, interleave_splits
+from dataset_audit.report.html import plotly_safe, render_html
+from dataset_audit.report.sprites import TILE_SIDE, make_sprites
+
+PHISH = '<a href="https://example.com/phish">click</a>'
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> tuple[str, dict]:
+    folder = tmp_path_factory.mktemp("data")
+    rows = ["path,label,split"]
+    for i in range(16):
+        random_rgb(i, (48, 40)).save(folder / f"{i}.png")
+        label = PHISH if i % 4 == 0 else "plain"
+        rows.append(f'{i}.png,"{label.replace(chr(34), chr(34) * 2)}",{"test" if i % 5 == 0 else "train"}')
+    random_rgb(3, (48, 40)).save(folder / "copy.png")  # an exact copy of 3.png, in test: a leakage pair
+    rows += ["copy.png,plain,test", "gone.png,plain,train"]
+    (folder / "t.csv").write_text("\n".join(rows) + "\n")
+    config = build_config({}, {"label_col": "label", "use_cache": False, "jobs": 1})
+    result = run_audit(load_table(folder / "t.csv", config), config)
+    page = render_html(result)
+    document = json.loads(re.search(r'<script type="application/json" id="explorer-data">(.*?)</script>', page,
+                                    re.S)[1])
+    return page, document
+
+
+def test_plotly_gets_escaped_text_and_keeps_its_own_template_tags():
+    spec = plotly_safe({"data": [{"type": "bar", "x": [PHISH, "b"], "name": "<b>bold</b>",
+                                  "hovertemplate": f"{PHISH}: " + "%{y}<extra></extra>"}],
+                        "layout": {"title": {"text": "<i>x</i>"}, "xaxis": {"ticktext": ["<br>"]}}})
+    trace = spec["data"][0]
+    assert trace["x"] == ['&lt;a href="https://example.com/phish"&gt;click&lt;/a&gt;', "b"]
+    assert trace["name"] == "&lt;b&gt;bold&lt;/b&gt;"
+    assert trace["hovertemplate"] == '&lt;a href="https://example.com/phish"&gt;click&lt;/a&gt;: %{y}<extra></extra>'
+    assert spec["layout"]["title"]["text"] == "&lt;i&gt;x&lt;/i&gt;"
+    assert spec["layout"]["xaxis"]["ticktext"] == ["&lt;br&gt;"]
+    assert trace["type"] == "bar"
+
+
+def test_no_chart_spec_carries_raw_markup_from_a_label(rendered):
+    page, _ = rendered
+    specs = re.findall(r'<script type="application/json" id="chart-[^"]+-spec">(.*?)</script>', page, re.S)
+    assert specs
+    for spec in specs:
+        text = json.dumps(json.loads(spec))
+        assert "<a href" not in text and "\\u003ca href" not in text
+
+
+def test_the_csp_admits_exactly_the_inline_scripts_and_data_images(rendered):
+    page, _ = rendered
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)[1]
+    policy = html.unescape(policy)
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert len(scripts) >= 2  # report.js and plotly.js, plus any script a section partial brings
+    hashes = {f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts}
+    script_src = re.search(r"script-src ([^;]+);", policy)[1].split()
+    assert set(script_src) == hashes
+    assert "default-src 'none'" in policy and "img-src data:" in policy
+    assert "unsafe-inline" not in re.search(r"script-src [^;]+", policy)[0]
+
+
+def test_the_explorer_lists_every_row_with_scores_and_findings(rendered):
+    _, document = rendered
+    assert document["count"] == 18
+    columns = {c["name"]: c for c in document["columns"]}
+    assert {"row", "path", "label", "split", "brightness", "sharpness", "entropy"} <= set(columns)
+    assert columns["row"]["start"] == 0  # rows 0..17, stored as a run
+    assert any(c["group"] == "score" and c["analyser"] == "embedding" for c in document["columns"])
+    assert columns["path"]["names"][17] == "gone.png"
+    missing = {f["kind"]: f for f in document["findings"] if f["analyser"] == "integrity"}["missing"]
+    assert missing["members"] == [17]
+    leakage = [f for f in document["findings"] if f["kind"] == "leakage"]
+    assert leakage and {3, 16} <= set(leakage[0]["members"])
+    assert len(document["sprites"]["sheets"]) == 1 and document["sprites"]["missing"] == [17]
+
+
+def test_the_summary_says_plainly_whether_to_train_and_what_to_fix(rendered):
+    page, _ = rendered
+    assert "Not fit to train on as it is" in page
+    fixes = page[page.index("Fix first"):page.index("<h3>Gates</h3>")]
+    assert "leakage" in fixes and "missing" in fixes
+    assert "1 images" not in page and "1 rows" not in page
+
+
+def test_rows_beyond_the_cap_keep_every_shown_row_plus_a_seeded_sample():
+    chosen = choose_rows(1000, {5, 999}, seed=3, cap=100)
+    assert len(chosen.positions) == 100 and {5, 999} <= set(chosen.positions)
+    assert chosen.positions == choose_rows(1000, {5, 999}, seed=3, cap=100).positions
+    assert chosen.positions == sorted(chosen.positions)
+    assert "seeded random sample" in chosen.note
+    assert choose_rows(50, set(), seed=0, cap=100).positions == list(range(50))
+
+
+def test_a_group_across_splits_shows_its_rarer_split_first():
+    splits = ["train", "train", "train", "test"]
+    assert interleave_splits([0, 1, 2, 3], splits)[:2] == [3, 0]
+    assert interleave_splits([0, 1], ["train", "train"]) == [0, 1]
+
+
+def test_sprite_sheets_hold_one_tile_per_path_and_note_unreadable_ones(tmp_path):
+    paths: list[Path | None] = []
+    for i in range(3):
+        random_rgb(i, (64, 20)).save(tmp_path / f"{i}.png")
+        paths.append(tmp_path / f"{i}.png")
+    paths += [tmp_path / "missing.png", None]
+    sprites = make_sprites(paths)
+    assert sprites.missing == [3, 4]
+    sheet = Image.open(io.BytesIO(base64.b64decode(sprites.sheets[0].split(",", 1)[1])))
+    assert sheet.format == "WEBP" and sheet.size == (sprites.per_line * TILE_SIDE, TILE_SIDE)
