@@ -20,7 +20,7 @@ neighbours and a ratio near 1, however small its absolute distance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +42,8 @@ class Neighbours:
     candidates: np.ndarray  # (n, SHORTLIST) int64 row indices, -1 padding
     distance: np.ndarray  # (n, SHORTLIST) float32 distances to them, inf padding
     reference: np.ndarray  # (n,) float32 distance to the RATIO_RANK-th nearest (inf when undefined)
+    # The same for each image's changed version (name in CHANGES), when searched: see nearest_neighbours.
+    changed: dict[str, Neighbours] = field(default_factory=dict)
 
     @property
     def ratio(self) -> np.ndarray:
@@ -57,19 +59,47 @@ class Neighbours:
         nearest = nearest[np.isfinite(nearest)]
         return float(np.median(nearest)) if len(nearest) else float("inf")
 
-    def pairs(self, max_ratio: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def matches(self, max_ratio: float, reference: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """(source, target, distance, score) for every shortlist entry with d(source, target) / reference(source) <=
+        max_ratio (reference defaults to the RATIO_RANK-th neighbour's distance)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = self.distance / (self.reference if reference is None else reference)[:, None]
+        source, slot = np.nonzero(score <= max_ratio)
+        return source, self.candidates[source, slot], self.distance[source, slot], score[source, slot]
+
+    def pairs(self, max_ratio: float, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pairs (i < j) where j is in i's shortlist (or i in j's) with d(i, j) / reference(i) <= max_ratio,
         and that score (the smaller of the two directions)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            score = self.distance / self.reference[:, None]
-        source, slot = np.nonzero(score <= max_ratio)
-        target = self.candidates[source, slot]
-        left, right = np.minimum(source, target), np.maximum(source, target)
-        order = np.lexsort((score[source, slot], right, left))
-        left, right, best = left[order], right[order], score[source, slot][order]
-        first = np.ones(len(left), dtype=bool)
-        first[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
-        return left[first], right[first], best[first].astype(np.float32)
+        source, target, _, score = self.matches(max_ratio, reference)
+        return unique_pairs(source, target, score)
+
+    def reference_outside_groups(self, group: np.ndarray) -> np.ndarray:
+        """(n,) distance to the RATIO_RANK-th nearest image that is not in the image's own group (group[i] = its
+        group id; the last shortlisted distance when fewer are listed), never below the plain reference.
+
+        In a dense cluster of copies (dozens of re-saves of one photo) the RATIO_RANK-th neighbour is itself a copy
+        and the plain ratio fails; counting only images outside the copies already matched compares a pair with the
+        pictures around the cluster instead.
+        """
+        listed = self.candidates >= 0
+        inside = listed & (group[np.maximum(self.candidates, 0)] == group[:, None])
+        outside = np.sort(np.where(listed & ~inside, self.distance, np.inf), axis=1)
+        available = np.isfinite(outside).sum(axis=1)
+        last = np.where(listed, self.distance, -np.inf).max(axis=1)
+        rank = RATIO_RANK - 1
+        reference = np.where(available > rank, outside[:, min(rank, outside.shape[1] - 1)], last)
+        return np.maximum(self.reference, np.where(np.isfinite(reference), reference, self.reference)).astype(
+            np.float32)
+
+
+def unique_pairs(source: np.ndarray, target: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Directed matches as pairs (i < j), each once with the best (smallest) score of its two directions."""
+    left, right = np.minimum(source, target), np.maximum(source, target)
+    order = np.lexsort((score, right, left))
+    left, right, best = left[order], right[order], score[order]
+    first = np.ones(len(left), dtype=bool)
+    first[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
+    return left[first], right[first], best[first].astype(np.float32)
 
 
 def signatures(thumbs: np.ndarray) -> np.ndarray:
@@ -85,13 +115,18 @@ def signatures(thumbs: np.ndarray) -> np.ndarray:
     return flat
 
 
-def _project(thumbs: np.ndarray, dims: int, rng: np.random.Generator) -> np.ndarray:
-    """Signatures projected on their top `dims` principal axes (fit on a sample), computed block by block so the
-    full (n, 768) float matrix never exists at once."""
+def _fit_projection(thumbs: np.ndarray, dims: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and top `dims` principal axes of the signatures (fit on a seeded sample)."""
     sample = signatures(thumbs[np.sort(rng.choice(len(thumbs), min(len(thumbs), 20_000), replace=False))])
     mean = sample.mean(axis=0)
     _, axes = np.linalg.eigh(np.cov((sample - mean).T))
-    axes = axes[:, ::-1][:, :dims].astype(np.float32)
+    return mean, axes[:, ::-1][:, :dims].astype(np.float32)
+
+
+def _project(thumbs: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """Signatures projected on the axes, computed block by block so the full (n, 768) float matrix never exists."""
+    if len(thumbs) == 0:
+        return np.zeros((0, axes.shape[1]), dtype=np.float32)
     return np.concatenate([(signatures(thumbs[lo:lo + 65536]) - mean) @ axes for lo in range(0, len(thumbs), 65536)])
 
 
@@ -128,31 +163,39 @@ def _nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     ])
 
 
-def _shortlist(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(n, SHORTLIST) indices of each point's closest other points in projected space (-1 where fewer exist).
+def _shortlist(points: np.ndarray, rng: np.random.Generator, queries: np.ndarray | None = None,
+               owners: np.ndarray | None = None) -> np.ndarray:
+    """(n + m, SHORTLIST) indices into `points` of the closest other points of each point and then of each of the m
+    extra `queries` (in projected space; -1 where fewer exist). An extra query never returns its owner (the point it
+    was derived from: a mirrored image is not a copy of itself).
 
-    Each point probes its own PROBE_CELLS nearest cells (query-side multi-probe: a copy just across a cell border is
+    Each query probes its own PROBE_CELLS nearest cells (query-side multi-probe: a copy just across a cell border is
     still found), keeping the SHORTLIST closest members of each probed cell; m = PROBE_CELLS * SHORTLIST.
     """
     n = len(points)
+    if queries is None:
+        queries, owners = points[:0], np.zeros(0, dtype=np.int64)
+    asking_points = np.concatenate([points, queries]) if len(queries) else points
+    owner = np.concatenate([np.arange(n), owners])
+    total = len(asking_points)
     if n <= EXACT_BELOW:
-        cells, cell_of, probes = 1, np.zeros(n, dtype=np.int64), np.zeros((n, 1), dtype=np.int64)
+        cells, cell_of, probes = 1, np.zeros(n, dtype=np.int64), np.zeros((total, 1), dtype=np.int64)
     else:
         cells = max(2, n // CELL_SIZE)
         cell_of, centres = _kmeans(points, cells, rng)
         centre_sq = (centres * centres).sum(axis=1)
         probes = np.concatenate([
-            np.argpartition(_squared_distances(points[lo:lo + 16384], centres, centre_sq), PROBE_CELLS, axis=1)
-            [:, :PROBE_CELLS] for lo in range(0, n, 16384)
+            np.argpartition(_squared_distances(asking_points[lo:lo + 16384], centres, centre_sq), PROBE_CELLS, axis=1)
+            [:, :PROBE_CELLS] for lo in range(0, total, 16384)
         ])
     width = probes.shape[1]
-    found = np.full((n, width, SHORTLIST), -1, dtype=np.int32)
-    found_sq = np.full((n, width, SHORTLIST), np.inf, dtype=np.float32)
+    found = np.full((total, width, SHORTLIST), -1, dtype=np.int32)
+    found_sq = np.full((total, width, SHORTLIST), np.inf, dtype=np.float32)
     members_order = np.argsort(cell_of, kind="stable")
     member_starts = np.searchsorted(cell_of[members_order], np.arange(cells + 1))
     position_in_cell = np.empty(n, dtype=np.int64)
     position_in_cell[members_order] = np.arange(n) - member_starts[cell_of[members_order]]
-    point_sq = (points * points).sum(axis=1)
+    point_sq = (asking_points * asking_points).sum(axis=1)
     probe_cell = probes.ravel()
     probe_order = np.argsort(probe_cell, kind="stable")  # (query, slot) pairs grouped by the cell they probe
     probe_starts = np.searchsorted(probe_cell[probe_order], np.arange(cells + 1))
@@ -165,15 +208,15 @@ def _shortlist(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         target_sq = (target_points * target_points).sum(axis=1)
         take = min(SHORTLIST, len(targets) - 1)
         for lo in range(0, len(asking), BLOCK):
-            queries, slots = np.divmod(asking[lo:lo + BLOCK], width)
-            squared = _squared_distances(points[queries], target_points, target_sq, with_query_norm=False)
-            own = np.flatnonzero(cell_of[queries] == cell)
-            squared[own, position_in_cell[queries[own]]] = np.inf  # not my own neighbour
+            asked, slots = np.divmod(asking[lo:lo + BLOCK], width)
+            squared = _squared_distances(asking_points[asked], target_points, target_sq, with_query_norm=False)
+            own = np.flatnonzero(cell_of[owner[asked]] == cell)
+            squared[own, position_in_cell[owner[asked][own]]] = np.inf  # not my own neighbour
             best = np.argpartition(squared, take, axis=1)[:, :take]
-            found[queries, slots, :take] = targets[best]
-            found_sq[queries, slots, :take] = np.take_along_axis(squared, best, axis=1) + point_sq[queries, None]
+            found[asked, slots, :take] = targets[best]
+            found_sq[asked, slots, :take] = np.take_along_axis(squared, best, axis=1) + point_sq[asked, None]
     # Merge the probed cells' candidates: the SHORTLIST closest overall.
-    found, found_sq = found.reshape(n, -1), found_sq.reshape(n, -1)
+    found, found_sq = found.reshape(total, -1), found_sq.reshape(total, -1)
     if found.shape[1] > SHORTLIST:
         best = np.argpartition(found_sq, SHORTLIST, axis=1)[:, :SHORTLIST]
         found, found_sq = np.take_along_axis(found, best, axis=1), np.take_along_axis(found_sq, best, axis=1)
@@ -200,40 +243,90 @@ def _is_structured(thumbs: np.ndarray) -> np.ndarray:
                            for lo in range(0, len(thumbs), 65536)]) if len(thumbs) else np.zeros(0, dtype=bool)
 
 
-def nearest_neighbours(thumbs: np.ndarray, valid: np.ndarray | None = None) -> Neighbours:
-    """Each thumbnail's shortlist of nearest others on the full signature (rows not `valid`, and flat images, get none)."""
+def mirrored(thumbs: np.ndarray) -> np.ndarray:
+    """The thumbnails flipped left to right."""
+    return thumbs[:, :, ::-1, :]
+
+
+def greyed(thumbs: np.ndarray) -> np.ndarray:
+    """The thumbnails as grey (luma in all three channels), as a grayscale re-save of the image would look."""
+    luma = np.rint(thumbs.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32))
+    return np.repeat(luma.astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def _is_colour(thumbs: np.ndarray) -> np.ndarray:
+    """Thumbnails whose channels differ (a grey version of them is another picture than themselves)."""
+    spread = thumbs.max(axis=-1).astype(np.int16) - thumbs.min(axis=-1)
+    return spread.reshape(len(thumbs), -1).mean(axis=1) > GREY_SPREAD_MAX
+
+
+# The changes searched for besides the plain picture: the query is the changed version of an image, searched
+# against the unchanged others. A copy that is mirrored, or re-saved as grayscale, is as close to the changed query
+# as an untouched copy is to the plain one.
+CHANGES = {"flipped": mirrored, "recoloured": greyed}
+GREY_SPREAD_MAX = 2.0  # mean max-min channel difference of a thumbnail that is grey already (JPEG noise)
+
+
+def nearest_neighbours(thumbs: np.ndarray, valid: np.ndarray | None = None,
+                       changes: tuple[str, ...] = ()) -> Neighbours:
+    """Each thumbnail's shortlist of nearest others on the full signature (rows not `valid`, and flat images, get
+    none). With `changes` (names in CHANGES), also each image's changed version's shortlist of nearest other images,
+    in Neighbours.changed[name] (a grey image is not searched again as grey)."""
     n = len(thumbs)
-    candidates = np.full((n, SHORTLIST), -1, dtype=np.int64)
-    distance = np.full((n, SHORTLIST), np.inf, dtype=np.float32)
-    reference = np.full(n, np.inf, dtype=np.float32)
+    result = Neighbours(*_empty(n))
     rows = np.flatnonzero(valid) if valid is not None else np.arange(n)
     rows = rows[_is_structured(thumbs[rows])]  # flat images have nothing to match on
+    result.changed = {name: Neighbours(*_empty(n)) for name in changes}
     if len(rows) < 2:
-        return Neighbours(candidates, distance, reference)
+        return result
     rng = np.random.default_rng(SEED)
     kept_thumbs = thumbs[rows]
-    shortlist = _shortlist(_project(kept_thumbs, PCA_DIMS, rng), rng)
+    mean, axes = _fit_projection(kept_thumbs, PCA_DIMS, rng)
+    asked = {name: np.flatnonzero(_is_colour(kept_thumbs)) if name == "recoloured" else np.arange(len(rows))
+             for name in changes}
+    extra = [_project(CHANGES[name](kept_thumbs[asked[name]]), mean, axes) for name in changes]
+    shortlist = _shortlist(_project(kept_thumbs, mean, axes), rng,
+                           np.concatenate(extra) if extra else None,
+                           np.concatenate([asked[name] for name in changes]) if extra else None)
     codes, scales = quantised_signatures(kept_thumbs)
-    for lo in range(0, len(rows), RERANK_BLOCK):
+    _rerank(result, rows, np.arange(len(rows)), shortlist[:len(rows)], codes, scales, codes, scales)
+    start = len(rows)
+    for name in changes:
+        positions = asked[name]
+        query_codes, query_scales = quantised_signatures(CHANGES[name](kept_thumbs[positions]))
+        _rerank(result.changed[name], rows, positions, shortlist[start:start + len(positions)], query_codes,
+                query_scales, codes, scales)
+        start += len(positions)
+    return result
+
+
+def _empty(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (np.full((n, SHORTLIST), -1, dtype=np.int64), np.full((n, SHORTLIST), np.inf, dtype=np.float32),
+            np.full(n, np.inf, dtype=np.float32))
+
+
+def _rerank(out: Neighbours, rows: np.ndarray, positions: np.ndarray, shortlist: np.ndarray, query_codes: np.ndarray,
+            query_scales: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> None:
+    """Fills out's rows[positions] with their shortlists re-ranked on the full (quantised) signatures."""
+    for lo in range(0, len(positions), RERANK_BLOCK):
         block = shortlist[lo:lo + RERANK_BLOCK]
         present = block >= 0
         safe = np.where(present, block, 0)
         others = codes[safe].astype(np.float32)
-        dot = np.einsum("ikd,id->ik", others, codes[lo:lo + RERANK_BLOCK].astype(np.float32))
-        dot *= scales[safe] * scales[lo:lo + RERANK_BLOCK, None]
+        dot = np.einsum("ikd,id->ik", others, query_codes[lo:lo + RERANK_BLOCK].astype(np.float32))
+        dot *= scales[safe] * query_scales[lo:lo + RERANK_BLOCK, None]
         squared = np.where(present, np.maximum(0.0, 2.0 - 2.0 * dot), np.inf)
         ranked = np.argsort(squared, axis=1)
-        block_rows = rows[lo:lo + RERANK_BLOCK]
+        block_rows = rows[positions[lo:lo + RERANK_BLOCK]]
         block_distance = np.sqrt(np.take_along_axis(squared, ranked, axis=1))
         ranked_ids = np.take_along_axis(block, ranked, axis=1)
-        candidates[block_rows] = np.where(ranked_ids >= 0, rows[np.maximum(ranked_ids, 0)], -1)
-        distance[block_rows] = block_distance
+        out.candidates[block_rows] = np.where(ranked_ids >= 0, rows[np.maximum(ranked_ids, 0)], -1)
+        out.distance[block_rows] = block_distance
         # Small sets have fewer than RATIO_RANK others: compare with the farthest one there is (none with one other).
         available = present.sum(axis=1)
         rank = np.minimum(RATIO_RANK, available) - 1
-        reference[block_rows] = np.where(available >= 2, block_distance[np.arange(len(block)), np.maximum(rank, 0)],
-                                         np.inf)
-    return Neighbours(candidates, distance, reference)
+        out.reference[block_rows] = np.where(available >= 2,
+                                             block_distance[np.arange(len(block)), np.maximum(rank, 0)], np.inf)
 
 
 def pair_distances(thumbs: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:

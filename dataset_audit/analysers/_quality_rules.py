@@ -3,8 +3,15 @@
 Scores (what each flag ranks by; all from dataset_audit/scan/decode.py):
 - dark / bright: brightness, mean luma 0-255, on a linear scale. A dark image must also be dark throughout: its
   brightest 1% of pixels (luma_p99) at most DARK_HIGHLIGHTS_MAX; a bright one must have its darkest 1% (luma_p01) at
-  least BRIGHT_SHADOWS_MIN. A white digit on black (a thin MNIST '1' is almost all black) or a lit subject on a black
-  background is a dark scene, not an underexposed picture; a dark object on white is not washed out.
+  least BRIGHT_SHADOWS_MIN, or, when nearly white throughout (brightness >= BRIGHT_CEILING), its darkest 5%
+  (luma_p05). A white digit on black (a thin MNIST '1' is almost all black) or a lit subject on a black
+  background is a dark scene, not an underexposed picture; a dark object on white is not washed out. Overexposure is
+  about how much of the picture is washed out, not whether any dark pixel is left: a washed-out photo that keeps a
+  thin dark line or edge (a few % of its pixels) is still too bright, whereas a dark subject or a digit on white
+  mostly covers more than 5% (the thinnest inverted MNIST digit has 2.4% of its pixels below mid-grey, 1 in 100 under
+  4.8%; 1.4% of them pass the 5% condition, and of those only the ones at a mean of BRIGHT_CEILING or more). On
+  CIFAR-10 the 5% condition alone at the derived threshold flagged 75 images, most of them pale or small subjects on
+  white (product shots); above BRIGHT_CEILING it adds only nearly white pictures.
 - blurry: relative sharpness = Laplacian variance / luma variance, log10 scale. Raw Laplacian variance mostly
   ranks plain backgrounds (a small plane in a blue sky), not blur; dividing by the contrast leaves how much of the
   image's variation is fine detail. Images with almost no contrast are left to "low information".
@@ -36,7 +43,7 @@ BRIGHT_FLOOR = 200.0
 DARK_FLOOR = 12.0
 BRIGHT_CEILING = 240.0
 DARK_HIGHLIGHTS_MAX = 128.0  # luma of the brightest 1% of a dark image's pixels: below mid-grey
-BRIGHT_SHADOWS_MIN = 128.0  # luma of the darkest 1% of a too-bright image's pixels: above mid-grey
+BRIGHT_SHADOWS_MIN = 128.0  # luma of the darkest 1% (5% when nearly white) of a too-bright image: above mid-grey
 RELATIVE_SHARPNESS_CEILING = 0.25
 LAPLACIAN_CEILING = 100.0
 ENTROPY_CEILING = 5.0  # bits; a full-range photo has 7-8
@@ -103,7 +110,7 @@ def _flag_below(kind: str, rows: np.ndarray, scores: np.ndarray, transformed: np
 
 
 def dark_bright(settings: SettingValues, rows: np.ndarray, brightness: np.ndarray, luma_p01: np.ndarray,
-                 luma_p99: np.ndarray) -> list[Flag]:
+                luma_p05: np.ndarray, luma_p99: np.ndarray) -> list[Flag]:
     highlights_max = settings.dark_highlights_max
     shadows_min = settings.bright_shadows_min
     dark = _flag_below("dark", rows, brightness, brightness, settings, "dark_max", DARK_CEILING, lambda v: v,
@@ -121,10 +128,16 @@ def dark_bright(settings: SettingValues, rows: np.ndarray, brightness: np.ndarra
                       + (f", raised to {BRIGHT_FLOOR:g}" if derived < BRIGHT_FLOOR else "")
                       + (f", lowered to {BRIGHT_CEILING:g} (the data spread is too wide to derive one)"
                          if derived > BRIGHT_CEILING else ""))
-    hit = (brightness >= threshold) & (luma_p01 >= shadows_min)
+    # Two ways to be washed out: bright with no shadows at all (the darkest 1%), or nearly white throughout (at or
+    # above BRIGHT_CEILING) with at most a thin line or edge left dark (the darkest 5%). A small dark subject on a
+    # white background, at a mean below BRIGHT_CEILING, is a product shot, not an overexposed one.
+    washed_out_threshold = max(threshold, BRIGHT_CEILING)
+    hit = ((brightness >= threshold) & (luma_p01 >= shadows_min)) | (
+        (brightness >= washed_out_threshold) & (luma_p05 >= shadows_min))
     order = np.argsort(-brightness[hit], kind="stable")
     bright = Flag("bright", rows[hit][order], brightness[hit][order], "brightness",
-                  f"brightness >= {threshold:.4g} and darkest 1% >= {shadows_min:g}", derivation,
+                  f"brightness >= {threshold:.4g} and darkest 1% >= {shadows_min:g}, or brightness >= "
+                  f"{washed_out_threshold:.4g} and darkest 5% >= {shadows_min:g}", derivation,
                   {"min": float(threshold)})
     return [dark, bright]
 

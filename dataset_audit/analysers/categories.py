@@ -1,5 +1,12 @@
 """Inconsistent categories: spellings of one value ("Camera A", "camera-a", "CAMERA A "; "dog", "Dog", "dogs").
 
+Two confidences. Spellings that normalise to one key (case, spacing, punctuation, encoding), plurals, close
+spellings and initials ("NYC" / "New York City") are inconsistent_category findings. A rare value whose tokens
+abbreviate a frequent value's tokens one by one ("dept-B" x3 beside "department B" x600: each token equal, or a
+shorter one with the same first letter whose letters appear in order in the longer) is a possible_abbreviation
+finding, at lower confidence: a short token can abbreviate several words, so a person should look. This is the
+nearest-neighbour step of OpenRefine's clustering restricted to rare values near a frequent one.
+
 Only low-cardinality text columns are checked, labels included. Work is on distinct values: normalising is linear
 in them, the similarity pass is quadratic in the distinct values of one column (capped by `max_distinct`), and rows
 are touched only to list the rows of each variant.
@@ -24,6 +31,8 @@ SETTINGS = (
     Setting("max_distinct_share", 0.05, "also check a text column whose distinct values are at most this share of its rows (up to hard_max_distinct)", minimum=0,
             maximum=1),
     Setting("hard_max_distinct", 1000, "never check a column with more distinct values than this", minimum=0),
+    Setting("abbreviation_share", 0.1, "a possible abbreviation has at most this share of the rows of the value it "
+            "abbreviates (0 turns the abbreviation check off)", minimum=0, maximum=1),
     Setting("similarity", 0.85, "difflib ratio between normalised spellings that counts as a variant (typos, "
             "plurals)", minimum=0, maximum=1),
 )
@@ -140,6 +149,51 @@ def variant_groups(counts: dict[str, int], similarity: float) -> list[tuple[dict
             for group, members in merged.items() if len(members) > 1]
 
 
+def _abbreviates(short: str, long_: str) -> bool:
+    """A token abbreviates a longer one: same first letter, its letters in order in the longer ('dept' of
+    'department', 'mgr' of 'manager'); numbers and single letters only match themselves."""
+    if len(short) < 2 or len(short) >= len(long_) or not short.isalpha() or not long_.isalpha() or short[0] != long_[0]:
+        return False
+    letters = iter(long_)
+    return all(letter in letters for letter in short)
+
+
+def is_abbreviation(short: str, long_: str) -> bool:
+    """`short` spells `long_` with one or more of its tokens abbreviated, the others equal."""
+    short_tokens, long_tokens = tokens(normalise_tokens(short)), tokens(normalise_tokens(long_))
+    if not short_tokens or len(short_tokens) != len(long_tokens) or short_tokens == long_tokens:
+        return False
+    if len(short_tokens) == 1 and len(short_tokens[0]) < 3:
+        return False
+    return all(a == b or _abbreviates(a, b) for a, b in zip(short_tokens, long_tokens, strict=True))
+
+
+def normalise_tokens(value: str) -> str:
+    """Case, accents and garbled encoding removed, tokens kept apart."""
+    text = repair_mojibake(value) or value
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+def abbreviation_pairs(counts: dict[str, int], share: float,
+                       grouped: list[dict[str, int]]) -> list[tuple[str, str]]:
+    """(rare value, frequent value it may abbreviate) pairs, the rare one at most `share` x as frequent and not
+    already in one group with it. Quadratic in the distinct values of one column (capped by max_distinct)."""
+    if share <= 0:
+        return []
+    group_of = {value: number for number, members in enumerate(grouped) for value in members}
+    by_count = sorted(counts, key=lambda v: -counts[v])
+    pairs = []
+    for rare in by_count:
+        for frequent in by_count:
+            if counts[frequent] * share < counts[rare]:
+                break
+            same_group = rare in group_of and group_of[rare] == group_of.get(frequent)
+            if not same_group and is_abbreviation(rare, frequent):
+                pairs.append((rare, frequent))
+                break  # the most frequent value it may abbreviate
+    return pairs
+
+
 def run(data: AuditInput) -> Section:
     table = data.table
     frame = table.frame
@@ -150,6 +204,7 @@ def run(data: AuditInput) -> Section:
     skipped: list[str] = []
     table_rows: list[list] = []
     variant_rows = 0
+    abbreviation_rows = 0
     for name, profile in profiles.items():
         if name == table.path_col or profile.kind != "text" or profile.distinct < 2:
             continue
@@ -162,7 +217,23 @@ def run(data: AuditInput) -> Section:
             continue
         checked.append(name)
         counts = {str(v): int(c) for v, c in profile.counts.items() if isinstance(v, str)}
-        for variants, reasons in variant_groups(counts, similarity):
+        groups = variant_groups(counts, similarity)
+        for rare, frequent in abbreviation_pairs(counts, data.settings.abbreviation_share, [g for g, _ in groups]):
+            rows = np.sort(rows_with_values(frame[name], [rare]))
+            abbreviation_rows += len(rows)
+            section.findings.append(Finding(
+                analyser=NAME, kind="possible_abbreviation", severity="info",
+                message=(f"column {name!r}: {rare!r} x{counts[rare]} may abbreviate {frequent!r} x{counts[frequent]} "
+                         "(lower confidence: check by eye)"),
+                rows=rows.tolist(),
+                detail={"column": name, "canonical": frequent, "variants": {frequent: counts[frequent],
+                                                                            rare: counts[rare]},
+                        "reasons": ["possible abbreviation"], "confidence": "low",
+                        "is_label": name == table.label_col},
+            ))
+            table_rows.append([name, frequent, f"{frequent!r} x{counts[frequent]}, {rare!r} x{counts[rare]}",
+                               "possible abbreviation (lower confidence)", len(rows)])
+        for variants, reasons in groups:
             canonical = next(iter(variants))
             others = [v for v in variants if v != canonical]
             rows = np.sort(rows_with_values(frame[name], others))
@@ -178,10 +249,12 @@ def run(data: AuditInput) -> Section:
                         "is_label": name == table.label_col},
             ))
             table_rows.append([name, canonical, listed, "; ".join(reasons), len(rows)])
+    confident = [f for f in section.findings if f.kind == "inconsistent_category"]
     section.metrics = {
-        "categories.inconsistent_groups": len(section.findings),
+        "categories.inconsistent_groups": len(confident),
         "categories.inconsistent_rows": variant_rows,
-        "categories.label_inconsistent_groups": sum(1 for f in section.findings if f.detail["is_label"]),
+        "categories.label_inconsistent_groups": sum(1 for f in confident if f.detail["is_label"]),
+        "categories.possible_abbreviation_rows": abbreviation_rows,
     }
     if table_rows:
         section.tables.append(TableBlock(
@@ -192,8 +265,10 @@ def run(data: AuditInput) -> Section:
         section.notes.append(f"Not checked (too many distinct values to be categories): "
                              f"{', '.join(repr(c) for c in skipped)}.")
     section.summary = (
-        f"{len(section.findings)} group(s) of spelling variants over {variant_rows:,} rows in "
-        f"{len(checked)} categorical column(s)." if checked else "No categorical text column to check."
+        f"{len(confident)} group(s) of spelling variants over {variant_rows:,} rows in "
+        f"{len(checked)} categorical column(s)"
+        + (f"; {len(section.findings) - len(confident)} possible abbreviation(s) over {abbreviation_rows:,} rows "
+           "(lower confidence)." if abbreviation_rows else ".") if checked else "No categorical text column to check."
     )
     return section
 
@@ -208,6 +283,8 @@ ANALYSER = Analyser(
     metrics={
         "categories.inconsistent_groups": "groups of values that spell one category differently ('Cat'/'cat'/'cats')",
         "categories.inconsistent_rows": "rows holding a spelling other than the most common one of its group",
+        "categories.possible_abbreviation_rows": "rows holding a rare value that may abbreviate a frequent one "
+        "('dept-B' beside 'department B'; lower confidence)",
         "categories.label_inconsistent_groups": Metric("such groups in the label column (one class split in several)", needs=("labels",)),
     },
 )

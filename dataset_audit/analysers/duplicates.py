@@ -43,8 +43,13 @@ SETTINGS = (
             minimum=0),
     Setting("phash_max_ratio", 0.8, "a confirmed pHash match is also at most this x either image's 10th-neighbour distance and 0.65 x the "
             "dataset's median nearest-neighbour distance (0 turns both relative limits off)", minimum=0),
+    Setting("flipped", True, "also match mirror images (a flipped copy in train and test is leakage for most models)"),
+    Setting("recoloured", True, "also match grayscale copies of colour images"),
     Setting("montage_groups", 40, "duplicate groups shown as montages", minimum=0),
 )
+GROUP_ROUNDS = 3  # ratio-test rounds that exclude an image's matched copies from its reference (dense clusters)
+CHANGE_GAIN = 0.8
+MUTUAL_RANK = 5  # a flipped/recoloured match is at most this x the distance of the same pair unchanged
 TYPICAL_SHARE = 0.65  # a pHash match must be this much closer than the dataset's typical nearest neighbour
 DETAIL_PAIRS_MAX = 50  # matched pairs listed in a finding's detail
 
@@ -59,38 +64,91 @@ def _equal_value_edges(values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray
     return head[repeated], rows[repeated]
 
 
-def _near_edges(data: AuditInput, files: np.ndarray, settings: SettingValues) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """Near-duplicate pairs among the file representatives `files`: (left, right, score, how) arrays."""
+def _near_edges(data: AuditInput, files: np.ndarray, settings: SettingValues) -> tuple[np.ndarray, ...]:
+    """Near-duplicate pairs among the file representatives `files`: (left, right, score, how, change) arrays."""
     features = data.features
     assert features is not None
-    lefts, rights, scores, hows = [], [], [], []
+    thumbs = features.thumbs
+    found: list[tuple[np.ndarray, ...]] = []
     use_phash = settings["phash_radius"] >= 0 and len(files) > 1
-    neighbours = None
-    if len(files) > 2 and (settings["max_ratio"] > 0 or (use_phash and settings["phash_max_ratio"] > 0)):
+    use_ratio = settings["max_ratio"] > 0
+    neighbours, reference = None, None
+    if len(files) > 2 and (use_ratio or (use_phash and settings["phash_max_ratio"] > 0)):
         valid = np.zeros(len(features), dtype=bool)
         valid[files] = True
-        neighbours = thumbnail_search.nearest_neighbours(features.thumbs, valid)
-    if settings["max_ratio"] > 0 and neighbours is not None:
-        left, right, score = neighbours.pairs(settings["max_ratio"])
-        close = thumbnail_search.pair_distances(features.thumbs, left, right) <= settings["max_distance"]
-        left, right, score = left[close], right[close], score[close]
-        lefts.append(left), rights.append(right), scores.append(score), hows.append(np.full(len(left), "thumbnail"))
+        changes = tuple(name for name in thumbnail_search.CHANGES if use_ratio and settings[name])
+        neighbours = thumbnail_search.nearest_neighbours(thumbs, valid, changes)
+        reference = neighbours.reference
+    if use_ratio and neighbours is not None:
+        left, right, score, reference = _ratio_matches(neighbours, thumbs, settings)
+        found.append((left, right, score, np.full(len(left), "thumbnail"), np.full(len(left), "")))
+        for name, changed in neighbours.changed.items():
+            found.append(_changed_matches(name, changed, neighbours.typical_distance, thumbs, settings))
     if use_phash:
         hashes = features.frame["phash"].to_numpy()[files]
         pairs = hamming_search.hamming_pairs(hashes, int(settings["phash_radius"]))
         left, right = files[pairs.left], files[pairs.right]
-        distance = thumbnail_search.pair_distances(features.thumbs, left, right)
+        distance = thumbnail_search.pair_distances(thumbs, left, right)
         keep = distance <= settings["phash_confirm_distance"]
         if settings["phash_max_ratio"] > 0 and neighbours is not None:
-            reference = np.minimum(neighbours.reference[left], neighbours.reference[right])
-            keep &= distance <= settings["phash_max_ratio"] * reference
+            keep &= distance <= settings["phash_max_ratio"] * np.minimum(reference[left], reference[right])
             keep &= distance <= TYPICAL_SHARE * neighbours.typical_distance
-        lefts.append(left[keep]), rights.append(right[keep]), scores.append(distance[keep])
-        hows.append(np.full(int(keep.sum()), "phash"))
-    if not lefts:
+        found.append((left[keep], right[keep], distance[keep], np.full(int(keep.sum()), "phash"),
+                      np.full(int(keep.sum()), "")))
+    if not found:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0, dtype=np.float32), np.zeros(0, dtype=str)
-    return np.concatenate(lefts), np.concatenate(rights), np.concatenate(scores), np.concatenate(hows)
+        return empty, empty, np.zeros(0, dtype=np.float32), np.zeros(0, dtype=str), np.zeros(0, dtype=str)
+    left, right, score, how, change = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    return left, right, score, how, _plain_changes(features, left, right, change)
+
+
+def _ratio_matches(neighbours: thumbnail_search.Neighbours, thumbs: np.ndarray,
+                   settings: SettingValues) -> tuple[np.ndarray, ...]:
+    """Ratio-test pairs within max_distance, the ratio taken against the 10th neighbour outside the image's group
+    of matched copies (GROUP_ROUNDS rounds, each with the groups of the last): (left, right, score, reference)."""
+    n = len(thumbs)
+    reference = neighbours.reference
+    for round_ in range(GROUP_ROUNDS + 1):
+        left, right, score = neighbours.pairs(settings["max_ratio"], reference)
+        close = thumbnail_search.pair_distances(thumbs, left, right) <= settings["max_distance"]
+        left, right, score = left[close], right[close], score[close]
+        if round_ < GROUP_ROUNDS:
+            updated = neighbours.reference_outside_groups(graph_groups.connected_groups(n, left, right))
+            if np.array_equal(updated, reference):
+                break
+            reference = updated
+    return left, right, score, reference
+
+
+def _changed_matches(name: str, changed: thumbnail_search.Neighbours, typical: float, thumbs: np.ndarray,
+                     settings: SettingValues) -> tuple[np.ndarray, ...]:
+    """Pairs whose first image, changed by `name` (mirrored, made grey), passes the ratio test against the second,
+    within max_distance and clearly closer than the unchanged pair (else it is a plain match, or a symmetric or
+    grey picture), and within TYPICAL_SHARE x the dataset's typical nearest-neighbour distance: where the change maps
+    the data onto itself (mirrored strokes and digits are strokes and digits) a changed look-alike is as common as
+    a plain one, and the ratio test alone would double the look-alikes it lets through."""
+    source, target, distance, score = changed.matches(settings["max_ratio"])
+    plain = thumbnail_search.pair_distances(thumbs, source, target)
+    keep = (distance <= settings["max_distance"]) & (distance < CHANGE_GAIN * plain)
+    keep &= distance <= TYPICAL_SHARE * typical
+    left, right, score = thumbnail_search.unique_pairs(source[keep], target[keep], score[keep])
+    return left, right, score, np.full(len(left), "thumbnail"), np.full(len(left), name)
+
+
+def _plain_changes(features, left: np.ndarray, right: np.ndarray, change: np.ndarray) -> np.ndarray:
+    """The change between the two images of each pair, when cheap to tell: `change` as found (flipped, recoloured),
+    else resized (other size, same aspect) or cropped (other aspect ratio); "" when none is visible."""
+    width = features.frame["width"].to_numpy()
+    height = features.frame["height"].to_numpy()
+    out = change.astype(object)
+    plain = out == ""
+    aspect_left = width[left] / np.maximum(height[left], 1)
+    aspect_right = width[right] / np.maximum(height[right], 1)
+    cropped = plain & (np.abs(np.log(np.maximum(aspect_left, 1e-6) / np.maximum(aspect_right, 1e-6))) > 0.02)
+    resized = plain & ~cropped & (width[left] != width[right])
+    out[cropped] = "cropped"
+    out[resized] = "resized"
+    return out
 
 
 def run(data: AuditInput) -> Section:
@@ -119,9 +177,10 @@ def run(data: AuditInput) -> Section:
     exact_groups = _groups(n, exact_left, exact_right)
     exact_component = graph_groups.connected_groups(n, exact_left, exact_right) if n else np.zeros(0, dtype=np.int64)
     # 3. Near copies (a match between two exact copies of one image says nothing new).
-    near_left, near_right, near_score, near_how = _near_edges(data, files, settings)
+    near_left, near_right, near_score, near_how, near_change = _near_edges(data, files, settings)
     new = exact_component[near_left] != exact_component[near_right]
-    near_left, near_right, near_score, near_how = near_left[new], near_right[new], near_score[new], near_how[new]
+    near_left, near_right, near_score = near_left[new], near_right[new], near_score[new]
+    near_how, near_change = near_how[new], near_change[new]
     # Every kind of match together: the groups findings and leakage are about.
     all_left = np.concatenate([same_left, exact_left, near_left])
     all_right = np.concatenate([same_right, exact_right, near_right])
@@ -143,20 +202,24 @@ def run(data: AuditInput) -> Section:
             message=f"{len(group)} files are exact copies ({how})", rows=members.tolist(),
             detail={"files": len(group), "match": how},
         ))
-    near_groups, near_pairs = [], _pairs_by_component(component, near_left, near_right, near_score, near_how)
+    near_groups, near_pairs = [], _pairs_by_component(component, near_left, near_right, near_score, near_how,
+                                                            near_change)
     for group in groups:
         cid = int(component[group[0]])
         if cid not in near_pairs:
             continue  # only same-file or exact links
         near_groups.append(group)
         pairs = near_pairs[cid]
-        kinds = sorted({how for *_, how in pairs})
+        kinds = sorted({how for _, _, _, how, _ in pairs})
+        changes = sorted({change for *_, change in pairs if change})
         section.findings.append(Finding(
             analyser=NAME, kind="near_duplicate", severity="warning",
-            message=f"{len(group)} images are near duplicates of each other (matched by {', '.join(kinds)})",
+            message=f"{len(group)} images are near duplicates of each other (matched by {', '.join(kinds)}"
+                    + (f"; {', '.join(changes)}" if changes else "") + ")",
             rows=group.tolist(),
-            detail={"pairs": [{"rows": [a, b], "score": round(s, 3), "by": how}
-                              for a, b, s, how in pairs[:DETAIL_PAIRS_MAX]],
+            detail={"pairs": [{"rows": [a, b], "score": round(s, 3), "by": how, "change": change}
+                              for a, b, s, how, change in pairs[:DETAIL_PAIRS_MAX]],
+                    "changes": changes,
                     "exact_copies_inside": int(len(np.unique(exact_component[group])) < len(group))},
         ))
 
@@ -204,13 +267,13 @@ def _with_same_file_rows(group: np.ndarray, file_ids: np.ndarray, rows_of_file: 
 
 
 def _pairs_by_component(component: np.ndarray, left: np.ndarray, right: np.ndarray, score: np.ndarray,
-                        how: np.ndarray) -> dict[int, list[tuple[int, int, float, str]]]:
+                        how: np.ndarray, change: np.ndarray) -> dict[int, list[tuple[int, int, float, str, str]]]:
     """Near pairs grouped by the component they fall in, best score first within each."""
-    by_component: dict[int, list[tuple[int, int, float, str]]] = {}
+    by_component: dict[int, list[tuple[int, int, float, str, str]]] = {}
     order = np.argsort(score, kind="stable")
-    for a, b, s, h in zip(left[order].tolist(), right[order].tolist(), score[order].tolist(), how[order].tolist(),
-                          strict=True):
-        by_component.setdefault(int(component[a]), []).append((a, b, float(s), h))
+    for a, b, s, h, c in zip(left[order].tolist(), right[order].tolist(), score[order].tolist(), how[order].tolist(),
+                             change[order].tolist(), strict=True):
+        by_component.setdefault(int(component[a]), []).append((a, b, float(s), h, c))
     return by_component
 
 
@@ -273,8 +336,11 @@ def _describe(section: Section, data: AuditInput, settings: SettingValues, group
         f"{thumbnail_search.RATIO_RANK}th nearest image), or pHash within {settings['phash_radius']} bits confirmed by a "
         f"thumbnail distance <= {settings['phash_confirm_distance']} that is also at most "
         f"{settings['phash_max_ratio']} x either image's {thumbnail_search.RATIO_RANK}th-neighbour distance and "
-        f"{TYPICAL_SHARE} x the median nearest-neighbour distance of this dataset. For higher recall set "
-        "[tool.dataset-audit.duplicates] max_ratio = 0.7 and phash_confirm_distance = 0.6."
+        f"{TYPICAL_SHARE} x the median nearest-neighbour distance of this dataset. The {thumbnail_search.RATIO_RANK}th "
+        "neighbour is counted outside the copies already matched (dense clusters of copies)."
+        + (f" Changed copies searched too: {', '.join(name for name in thumbnail_search.CHANGES if settings[name])}."
+           if any(settings[name] for name in thumbnail_search.CHANGES) else "")
+        + " For higher recall set [tool.dataset-audit.duplicates] max_ratio = 0.7 and phash_confirm_distance = 0.6."
     )
     cap = int(settings["montage_groups"])
     for number, group in enumerate(groups[:cap], start=1):

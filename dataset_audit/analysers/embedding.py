@@ -4,7 +4,11 @@ The vector of an image is its 16x16x3 thumbnail (768 values), or the user's own 
 standardised per value and projected by PCA to at most 32 dimensions (fitted on a seeded sample, applied to every
 row in blocks). In that space (the labels analyser runs its kNN label check in the same space):
 - outliers: images far from their own class (distance to the class centroid, robust z within the class) or from
-  the whole set (mean distance to the k nearest neighbours, robust z over all images);
+  the whole set (mean distance to the k nearest neighbours, robust z over all images). Both robust z are taken on
+  a scale where the bulk of the distances is symmetric: distances of a compact class are right-skewed (an MNIST
+  digit has a long tail of bold or slanted strokes), and a median/MAD z on the raw scale flags that ordinary tail.
+  Each class (and the global score) takes the power of the distance, among 1, 1/2 and log, whose quartile skewness
+  (Bowley: (Q3 + Q1 - 2 Q2) / (Q3 - Q1), blind to the few far images themselves) is closest to 0;
 - the explorer: a t-SNE map of a seeded sample of at most config.tsne_max images, coloured by label.
 
 t-SNE: 350 iterations (250 of them early exaggeration) with the learning rate at n/12 (not scikit-learn's n/48)
@@ -150,12 +154,27 @@ def run(data: AuditInput) -> Section:
     return section
 
 
+def _quartile_skewness(values: np.ndarray) -> float:
+    q1, q2, q3 = np.quantile(values, [0.25, 0.5, 0.75])
+    return float((q3 + q1 - 2 * q2) / (q3 - q1)) if q3 > q1 else 0.0
+
+
+def symmetric_scale(distance: np.ndarray) -> np.ndarray:
+    """The distances raised to the power (1, 1/2 or log) that makes their bulk most symmetric; exact duplicates
+    (distance 0) are held at a small fraction of the typical distance so the log stays finite."""
+    positive = distance[distance > 0]
+    floor = 1e-3 * float(np.median(positive)) if len(positive) else 1e-12
+    kept = np.maximum(distance, floor)
+    candidates = [kept, np.sqrt(kept), np.log(kept)]
+    return min(candidates, key=lambda values: abs(_quartile_skewness(values)))
+
+
 def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: np.ndarray, vectors: np.ndarray,
               queries: np.ndarray, neighbour_distance: np.ndarray, z_cut: float, labelled: bool) -> list[int]:
     cap = data.config.montage_max
     all_rows: set[int] = set()
     # Far from the whole set: mean distance to the k nearest neighbours.
-    knn_score = robust_z(neighbour_distance.mean(axis=1))
+    knn_score = robust_z(symmetric_scale(neighbour_distance.mean(axis=1)))
     section.row_scores["outlier z (all images)"] = dict(zip(ok_rows[queries].tolist(),
                                                             np.round(knn_score, 2).tolist(), strict=True))
     global_hits = np.flatnonzero(knn_score > z_cut)
@@ -165,10 +184,10 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
         all_rows.update(rows.tolist())
         section.findings.append(Finding(
             analyser=NAME, kind="outlier", severity="info",
-            message=f"{len(rows):,} images are far from every other image (kNN distance robust z > {z_cut:g})",
+            message=f"{len(rows):,} images are far from every other image (robust z of the kNN distance on a symmetric scale > {z_cut:g})",
             rows=rows.tolist(),
             detail={"scope": "global", "scores": [round(float(knn_score[i]), 2) for i in global_hits],
-                    "score": "robust z of the mean distance to the k nearest neighbours"}))
+                    "score": "robust z of the mean distance to the k nearest neighbours, on a symmetric scale"}))
         section.montages.append(Montage(
             title="Outliers of the whole set",
             items=[MontageItem(int(r), f"z {knn_score[i]:.1f}") for r, i in zip(rows[:cap], global_hits[:cap],
@@ -184,7 +203,7 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
         if len(members) < MIN_ROWS:
             continue
         distance = np.linalg.norm(vectors[members] - vectors[members].mean(axis=0), axis=1)
-        class_score[members] = robust_z(distance)
+        class_score[members] = robust_z(symmetric_scale(distance))
     scored = np.flatnonzero(np.isfinite(class_score))
     section.row_scores["outlier z (own class)"] = dict(zip(ok_rows[scored].tolist(),
                                                            np.round(class_score[scored], 2).tolist(), strict=True))
@@ -196,11 +215,11 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
         section.findings.append(Finding(
             analyser=NAME, kind="outlier", severity="info",
             message=(f"{len(rows):,} images are far from the rest of their class (distance to the class centroid, "
-                     f"robust z > {z_cut:g} within the class)"),
+                     f"robust z on a symmetric scale > {z_cut:g} within the class)"),
             rows=rows.tolist(),
             detail={"scope": "class", "classes": [str(labels[i]) for i in class_hits],
                     "scores": [round(float(class_score[i]), 2) for i in class_hits],
-                    "score": "robust z (within the class) of the distance to the class centroid"}))
+                    "score": "robust z (within the class) of the distance to the class centroid, on a symmetric scale"}))
     # The top of each class, flagged or not, so every class can be checked by eye.
     shown = classes[:50]
     per_class = max(1, cap // max(len(shown), 1))
@@ -264,7 +283,8 @@ ANALYSER = Analyser(
         Setting("k", 10, "neighbours per image", minimum=1),
         Setting("knn_max", 20000, "images whose neighbours are searched (all rows are candidates); above this a "
                 "seeded sample is searched, which bounds the kNN cost at knn_max x n x dims", minimum=1),
-        Setting("outlier_z", 4.0, "robust z (median/MAD of the distances) above which an image is an outlier",
+        Setting("outlier_z", 4.0, "robust z (median/MAD of the distances on a symmetric scale: power 1, 1/2 or "
+                "log) above which an image is an outlier",
                 minimum=0),
         Setting("tsne_iterations", 350, "t-SNE iterations, 250 of them early exaggeration", minimum=251),
     ),

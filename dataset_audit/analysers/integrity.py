@@ -1,8 +1,20 @@
-"""Integrity: files that are missing, cannot be decoded, are truncated, or whose extension lies about the format."""
+"""Integrity: files that are missing, cannot be decoded, are truncated, or whose extension lies about the format.
+
+An extension lies when the file decoded as a format the extension does not name: a PNG called .jpg, and also a JPEG
+called .svg or .dat (the scan's format_mismatch only knows the common raster extensions, so a JPEG behind an
+extension it does not know would pass). The extensions of each format are Pillow's registry plus the scan's table;
+a file with no extension claims no format.
+"""
 
 from __future__ import annotations
 
+import os
+from functools import cache
+
+from PIL import Image
+
 from ..model import Analyser, AuditInput, Finding, Montage, MontageItem, Section, TableBlock
+from ..scan.decode import EXTENSION_FORMATS
 
 NAME = "integrity"
 
@@ -20,6 +32,34 @@ UNREADABLE_KINDS = {
     "decode_error": "failed to decode",
     "io_error": "could not be read",
 }
+# Formats Pillow reports under another name than the one their usual extension stands for.
+SAME_FORMAT = {"MPO": "JPEG"}
+
+
+@cache
+def _extensions_by_format() -> dict[str, frozenset[str]]:
+    Image.init()
+    by_format: dict[str, set[str]] = {}
+    for extension, name in [*Image.registered_extensions().items(), *EXTENSION_FORMATS.items()]:
+        by_format.setdefault(SAME_FORMAT.get(name, name), set()).add(extension.lower())
+    return {name: frozenset(extensions) for name, extensions in by_format.items()}
+
+
+def extension_lies(path: str, real_format: str) -> bool:
+    """The file's extension names another format than the one it decoded as (no extension: no claim)."""
+    extension = os.path.splitext(path)[1].lower()
+    if not extension or not real_format:
+        return False
+    return extension not in _extensions_by_format().get(SAME_FORMAT.get(real_format, real_format), frozenset())
+
+
+def _mismatch_rows(data: AuditInput) -> list[int]:
+    frame = data.features.frame
+    paths = data.table.paths() or [""] * len(frame)
+    flagged = frame["format_mismatch"].astype(bool).tolist()
+    return [row for row, (path, real, ok, scan_flag) in
+            enumerate(zip(paths, frame["format"].tolist(), (frame["status"] == "ok").tolist(), flagged, strict=True))
+            if scan_flag or (ok and extension_lies(str(path).strip(), real))]
 
 
 def run(data: AuditInput) -> Section:
@@ -34,7 +74,7 @@ def run(data: AuditInput) -> Section:
             by_kind.setdefault(kind, []).append(row)
     missing_rows = sorted(r for k in MISSING_KINDS for r in by_kind.get(k, []))
     unreadable_rows = sorted(r for k in UNREADABLE_KINDS for r in by_kind.get(k, []))
-    mismatch_rows = [int(r) for r in frame.index[frame["format_mismatch"].astype(bool)]]
+    mismatch_rows = _mismatch_rows(data)
     animated_rows = [int(r) for r in frame.index[(frame["frames"] > 1) & (frame["status"] == "ok")]]
     large_rows = [int(r) for r in frame.index[frame["error_kind"] == "very_large"]]
 
@@ -55,8 +95,8 @@ def run(data: AuditInput) -> Section:
     for row in mismatch_rows:
         section.findings.append(Finding(
             analyser=NAME, kind="format_mismatch", severity="warning",
-            message=f"file extension does not match its real format ({formats[row]})",
-            rows=[row], detail={"real_format": formats[row]},
+            message=f"file extension {_extension(data, row)!r} does not match its real format ({formats[row]})",
+            rows=[row], detail={"real_format": formats[row], "extension": _extension(data, row)},
         ))
     for row in large_rows:
         section.findings.append(Finding(
@@ -114,6 +154,11 @@ def run(data: AuditInput) -> Section:
             items=[MontageItem(r, modes[r]) for r in odd_modes[: data.config.montage_max]], total=len(odd_modes),
         ))
     return section
+
+
+def _extension(data: AuditInput, row: int) -> str:
+    paths = data.table.paths()
+    return os.path.splitext(str(paths[row]).strip())[1] if paths else ""
 
 
 ANALYSER = Analyser(

@@ -98,9 +98,10 @@ def run(data: AuditInput) -> Section:
     n = len(ok_rows)
     frame = features.frame.iloc[ok_rows]
     column = {c: frame[c].to_numpy(dtype=np.float64) for c in
-              ("brightness", "luma_p01", "luma_p99", "contrast", "sharpness", "entropy", "colourfulness", "width",
+              ("brightness", "luma_p01", "luma_p05", "luma_p99", "contrast", "sharpness", "entropy", "colourfulness", "width",
                "height")}
-    flags = dark_bright(settings, ok_rows, column["brightness"], column["luma_p01"], column["luma_p99"])
+    flags = dark_bright(settings, ok_rows, column["brightness"], column["luma_p01"], column["luma_p05"],
+                        column["luma_p99"])
     flags.append(blurry(settings, ok_rows, column["sharpness"], column["contrast"]))
     flags.append(low_information(settings, ok_rows, column["entropy"]))
     flags.append(odd_size(settings, ok_rows, column["width"], column["height"]))
@@ -176,7 +177,7 @@ ANALYSER = Analyser(
                 "threshold", kind=float, minimum=0, maximum=255),
         Setting("dark_highlights_max", DARK_HIGHLIGHTS_MAX, "a dark image's brightest 1% of pixels are at most this "
                 "(255 turns the check off)", minimum=0, maximum=255),
-        Setting("bright_shadows_min", BRIGHT_SHADOWS_MIN, "a too-bright image's darkest 1% of pixels are at least "
+        Setting("bright_shadows_min", BRIGHT_SHADOWS_MIN, "a too-bright image's darkest 1% of pixels (5% when nearly white) are at least "
                 "this (0 turns the check off)", minimum=0, maximum=255),
         Setting("blurry_max", None, "blur score at or below which an image is blurry (relative sharpness, or "
                 "Laplacian variance with blurry_score = laplacian)", kind=float, minimum=0),

@@ -21,7 +21,8 @@ from .safe_read import ImageTimeout, ReadRefused, ScanLimits, read_image_file, t
 
 # Bump when a feature's definition changes: cached records of other versions are re-scanned.
 # 4: records are stored as JSON, never pickled; new error kinds (not_regular_file, file_too_large, timeout, ...).
-FEATURE_VERSION = 4
+# 5: luma_p05 (darkest 5%), for washed-out pictures that keep a thin dark line.
+FEATURE_VERSION = 5
 THUMB_SIZE = 16  # per-image RGB thumbnail kept in memory (mean images, embeddings, near-duplicate signatures)
 WORK_MAX_SIDE = 256  # quality statistics are measured on an image no larger than this on its long side
 DRAFT_ABOVE = 512  # JPEGs whose long side exceeds this are decoded at reduced scale (Pillow draft mode)
@@ -57,6 +58,7 @@ RECORD_COLUMNS: dict[str, Any] = {
     "sharpness": np.nan,  # variance of the Laplacian of luma at working size
     "entropy": np.nan,  # bits, luma histogram
     "luma_p01": np.nan,  # 1st percentile of luma, 0-255: the darkest 1% of the pixels are at most this
+    "luma_p05": np.nan,  # 5th percentile of luma: the darkest 5% (a line or edge is less, a subject more)
     "luma_p99": np.nan,  # 99th percentile of luma: the brightest 1% are at least this
     "colourfulness": np.nan,  # mean absolute difference between channels; ~0 for grayscale
     "byte_hash": 0,  # first 8 bytes of blake2b of the file, as signed int64
@@ -293,6 +295,7 @@ def _measure(record: dict[str, Any], rgb: Image.Image, single_channel: bool) -> 
     record["entropy"] = float(-(p * np.log2(p)).sum())
     cumulative = np.cumsum(histogram)
     record["luma_p01"] = float(np.searchsorted(cumulative, 0.01 * count))
+    record["luma_p05"] = float(np.searchsorted(cumulative, 0.05 * count))
     record["luma_p99"] = float(np.searchsorted(cumulative, 0.99 * count))
     if single_channel:
         record["colourfulness"] = 0.0

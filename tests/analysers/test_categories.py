@@ -112,3 +112,36 @@ def test_sample_data_variants_are_found():
     assert by_column["label"].rows == planted["inconsistent_label"]
     assert by_column["annotator"].rows == planted["mojibake"]  # the mojibake spelling of 'José'
     assert len(section.findings) == 3
+
+
+def test_a_rare_abbreviation_of_a_frequent_value_is_a_lower_confidence_finding():
+    frame = clean_frame(620)
+    frame["dept"] = ["dep A"] * 2 + ["department B"] * 560 + ["dept-B"] * 3 + ["Dept. B"] * 2 + ["department A"] * 53
+    section = audit(frame, path_col="path")
+    found = {(next(v for v in f.detail["variants"] if v != f.detail["canonical"]), f.detail["canonical"]): f
+             for f in section.findings if f.kind == "possible_abbreviation"}
+    assert set(found) == {("dept-B", "department B"), ("Dept. B", "department B"), ("dep A", "department A")}
+    b = found[("dept-B", "department B")]
+    assert b.severity == "info" and b.detail["confidence"] == "low"
+    assert "'dept-B' x3 may abbreviate 'department B' x560" in b.message
+    assert b.rows == [562, 563, 564]
+    # 'Dept. B' differs from 'dept-B' by case and punctuation only: a confident variant of it, and a possible
+    # abbreviation on its own account.
+    assert [f for f in section.findings if f.kind == "inconsistent_category"
+            and set(f.detail["variants"]) == {"dept-B", "Dept. B"}]
+    assert section.metrics["categories.possible_abbreviation_rows"] == 2 + 3 + 2
+    assert section.metrics["categories.inconsistent_groups"] == sum(
+        1 for f in section.findings if f.kind == "inconsistent_category")
+
+
+def test_codes_numbers_and_common_values_are_not_abbreviations():
+    assert categories.is_abbreviation("dept-B", "department B")
+    assert categories.is_abbreviation("mgr", "manager")
+    assert not categories.is_abbreviation("Camera A", "Camera B")  # one letter is a code, not an abbreviation
+    assert not categories.is_abbreviation("B01", "B010")
+    assert not categories.is_abbreviation("male", "female")  # not the same first letter
+    assert not categories.is_abbreviation("de", "department")  # a lone token needs three letters
+    assert not categories.is_abbreviation("dtp B", "department B")  # letters out of order
+    counts = {"department B": 600, "dept B": 100}  # as common as a sixth of it: a value of its own
+    assert categories.abbreviation_pairs(counts, 0.1, []) == []
+    assert categories.abbreviation_pairs({"department B": 600, "dept B": 6}, 0.1, []) == [("dept B", "department B")]

@@ -188,14 +188,69 @@ def test_look_alike_strokes_are_not_chained_into_one_group(tmp_path: Path, folde
     for index in range(300):
         stroke(index).save(folder / f"{index}.png")
         entries.append((f"{index}.png", "one", "train"))
-    data = build(tmp_path, entries)
+    # A mirrored stroke is another stroke: the mirror search doubles the look-alikes any test lets through, so the
+    # pHash limits are checked without it, and the default (with it) must still not chain.
+    data = build(tmp_path, entries, {"flipped": False})
 
     def largest_group(section: Section) -> int:
         return max((len(rows) for rows in findings(section, "near_duplicate")), default=0)
 
     section = run_analyser(duplicates.ANALYSER, data)
-    data.config.analysers = {"duplicates": {"phash_max_ratio": 0}}  # the same scan, relative limits off
+    data.config.analysers = {"duplicates": {"phash_max_ratio": 0, "flipped": False}}  # relative limits off
     without_relative_limits = run_analyser(duplicates.ANALYSER, data)
     assert largest_group(without_relative_limits) >= 20  # pHash alone links stroke after stroke
     assert largest_group(section) <= 8
     assert section.metrics["duplicates.near_count"] < without_relative_limits.metrics["duplicates.near_count"] / 2
+    data.config.analysers = {}
+    with_mirrors = run_analyser(duplicates.ANALYSER, data)
+    assert largest_group(with_mirrors) < largest_group(without_relative_limits)
+    assert with_mirrors.metrics["duplicates.near_count"] < without_relative_limits.metrics["duplicates.near_count"]
+
+
+def test_a_dense_cluster_of_near_copies_stays_together(tmp_path: Path, folder: Path, monkeypatch) -> None:
+    """Two dozen re-saves of one shot, each with its own amount of blotchy damage: inside the cluster an image's
+    10th-nearest neighbour is itself a copy, so the plain ratio d1/d10 is high and the cluster falls apart. Counting
+    the 10th neighbour outside the copies already matched keeps more of it together, and no other image joins."""
+    entries = distinct_images(folder, count=60)
+    rng = np.random.default_rng(5)
+    base = np.asarray(scene(21, size=72), dtype=np.float64)[4:68, 4:68]
+    copies = []
+    for index in range(24):
+        damage = np.kron(rng.normal(0, 30 * (index + 1) / 24, (16, 16, 3)), np.ones((4, 4, 1)))
+        Image.fromarray(np.clip(base + damage, 0, 255).astype(np.uint8)).save(folder / f"copy{index}.png")
+        copies.append(len(entries))
+        entries.append((f"copy{index}.png", "car", "train"))
+    data = build(tmp_path, entries)
+
+    def grouped_copies(section: Section) -> int:
+        return max((len(set(rows) & set(copies)) for rows in findings(section, "near_duplicate")), default=0)
+
+    section = run_analyser(duplicates.ANALYSER, data)
+    assert all(set(rows) <= set(copies) for rows in findings(section, "near_duplicate"))  # no distinct image joins
+    monkeypatch.setattr(duplicates, "GROUP_ROUNDS", 0)  # the plain ratio test
+    plain = grouped_copies(run_analyser(duplicates.ANALYSER, data))
+    assert grouped_copies(section) >= plain + 4 and grouped_copies(section) >= len(copies) // 2
+
+
+def test_flipped_recropped_and_grayscale_copies_are_found_and_named(tmp_path: Path, folder: Path) -> None:
+    entries = distinct_images(folder)
+    original = scene(31)
+    variants = {"original": original, "flipped": original.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+                "recropped": recropped(original, 0.94), "grey": original.convert("L")}
+    rows = {}
+    for name, image in variants.items():
+        image.save(folder / f"{name}.png")
+        rows[name] = len(entries)
+        entries.append((f"{name}.png", "a", "train" if name == "original" else "test"))
+    data = build(tmp_path, entries)
+    section = run_analyser(duplicates.ANALYSER, data)
+    (group,) = [f for f in section.findings if f.kind == "near_duplicate"]
+    assert sorted(group.rows) == sorted(rows.values())
+    changes = {frozenset(p["rows"]): p["change"] for p in group.detail["pairs"]}
+    assert changes[frozenset((rows["original"], rows["flipped"]))] == "flipped"
+    assert changes[frozenset((rows["original"], rows["grey"]))] == "recoloured"
+    assert "flipped" in group.message and "recoloured" in group.message
+    assert section.metrics["leakage.cross_split_count"] == 3
+    data.config.analysers = {"duplicates": {"flipped": False, "recoloured": False}}
+    (plain,) = [f for f in run_analyser(duplicates.ANALYSER, data).findings if f.kind == "near_duplicate"]
+    assert sorted(plain.rows) == sorted([rows["original"], rows["recropped"]])

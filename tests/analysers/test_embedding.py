@@ -131,3 +131,26 @@ def test_user_embeddings_replace_the_thumbnails_for_outliers_and_the_map():
     assert 17 in rows_of(section, "outlier")
     assert any("your vectors (--embeddings clip.npy)" in note for note in section.notes)
     assert "in your vectors" in section.explorers[0].caption
+
+
+def test_a_compact_class_with_a_skewed_spread_flags_only_the_real_outlier(monkeypatch):
+    """Distances to a compact class's centroid are right-skewed (bold strokes of a digit): a robust z on the raw
+    distance flags that ordinary tail, a robust z on a symmetric scale flags only the image far beyond it."""
+    rng = np.random.default_rng(3)
+    base = rng.uniform(90, 160, size=(16, 16, 3))
+    thumbs, labels = [], []
+    for spread in rng.lognormal(0.0, 0.6, 400):  # how far each image strays from the class's typical look
+        direction = rng.normal(0, 1, size=(16, 16, 3))
+        thumbs.append(np.clip(base + 3.0 * spread * direction, 0, 255).astype(np.uint8))
+        labels.append("one")
+    outlier = len(thumbs)
+    thumbs.append(np.clip(base + 40.0 * rng.normal(0, 1, size=(16, 16, 3)), 0, 255).astype(np.uint8))
+    labels.append("one")
+    data = make_input(thumbs, labels, tsne_max=0)
+    class_outliers = [row for f in run_analyser(embedding.ANALYSER, data).findings
+                      if f.kind == "outlier" and f.detail["scope"] == "class" for row in f.rows]
+    assert class_outliers[0] == outlier and len(class_outliers) <= 2  # at most the top draw of the tail besides
+    monkeypatch.setattr(embedding, "symmetric_scale", lambda distance: distance)  # the raw scale
+    raw = [row for f in run_analyser(embedding.ANALYSER, data).findings
+           if f.kind == "outlier" and f.detail["scope"] == "class" for row in f.rows]
+    assert outlier in raw and len(raw) >= 3 * len(class_outliers), raw

@@ -56,3 +56,22 @@ def test_clean_files_give_no_findings(tmp_path, bad_files):
     section, _ = _audit(tmp_path, {k: bad_files[k] for k in ("good", "palette", "rgba", "la")}, empty_path_row=False)
     assert section.findings == []
     assert section.metrics["integrity.unreadable_rate"] == 0.0
+
+
+def test_an_extension_the_scan_does_not_know_still_lies_about_the_format(tmp_path):
+    """A JPEG named .svg (or .dat) is a format mismatch, like its .png twin; a file with no extension claims nothing,
+    and the other spellings of JPEG (.jpeg, .JPG, .jfif) are no mismatch."""
+    from imagetools import jpeg_bytes, random_rgb
+
+    data = jpeg_bytes(random_rgb(7))
+    names = ["twin.svg", "twin.dat", "twin.png", "twin.jpeg", "TWIN.JPG", "twin.jfif", "twin"]
+    files = {}
+    for name in names:
+        (tmp_path / name).write_bytes(data)
+        files[name] = tmp_path / name
+    section, row_of = _audit(tmp_path, files, empty_path_row=False)
+    mismatched = {f.rows[0]: f for f in section.findings if f.kind == "format_mismatch"}
+    assert set(mismatched) == {row_of["twin.svg"], row_of["twin.dat"], row_of["twin.png"]}
+    assert "'.svg'" in mismatched[row_of["twin.svg"]].message and "JPEG" in mismatched[row_of["twin.svg"]].message
+    assert mismatched[row_of["twin.svg"]].detail == {"real_format": "JPEG", "extension": ".svg"}
+    assert section.metrics["integrity.format_mismatch_count"] == 3

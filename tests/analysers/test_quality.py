@@ -131,3 +131,27 @@ def test_a_lit_stroke_on_black_is_not_dark_and_a_dark_object_on_white_is_not_bri
     unguarded = run_analyser(quality.ANALYSER, data)
     assert set(strokes) <= set(flagged(unguarded, "dark"))
     assert on_white in flagged(unguarded, "bright")
+
+
+def dark_stroke_on_white(seed: int) -> Image.Image:
+    """An inverted MNIST-like '1': a thin dark stroke on white, 2 px x 20 px of 28 x 28 (5.1% of the pixels)."""
+    pixels = np.full((28, 28, 3), 255, dtype=np.uint8)
+    column = 10 + seed % 8
+    pixels[4:24, column:column + 2] = 0
+    return Image.fromarray(pixels)
+
+
+def test_a_washed_out_photo_with_a_thin_dark_line_is_too_bright_but_a_dark_stroke_on_white_is_not(tmp_path: Path):
+    """Overexposure is about how much of the picture is washed out: one dark line (under 3% of the pixels) does not
+    save a nearly white photo (mean luma ~242), whereas a digit-like stroke on white (over 5%) is content, not a lost exposure."""
+    with_line = (244 + np.asarray(photo(102), dtype=np.float64) * 0.04).astype(np.uint8)  # mean luma ~249
+    with_line[40, :] = 20  # one dark line across: 1.6% of the pixels
+    with_line[:, 5] = 20  # and one edge: 3.1% in all; mean luma ~242
+    images = clean_images(20) + [(Image.fromarray(with_line), "a")] + [(dark_stroke_on_white(s), "a") for s in range(3)]
+    washed_out, strokes = 20, [21, 22, 23]
+    data = audit_input(tmp_path, images)
+    assert data.features.frame["luma_p01"][washed_out] < 128 <= data.features.frame["luma_p05"][washed_out]
+    section = run_analyser(quality.ANALYSER, data)
+    assert flagged(section, "bright") == [washed_out]
+    assert not set(strokes) & set(flagged(section, "bright"))
+    assert "darkest 5% >= 128" in next(f for f in section.findings if f.kind == "bright").message
