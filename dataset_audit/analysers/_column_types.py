@@ -14,7 +14,7 @@ from ._tabular import ColumnProfile, repair_mojibake, rows_with_values
 NAME = "columns"  # the analyser these findings belong to
 DTYPE_LIMITS = [("int8", -(2**7), 2**7 - 1, 1), ("uint8", 0, 2**8 - 1, 1), ("int16", -(2**15), 2**15 - 1, 2),
                 ("uint16", 0, 2**16 - 1, 2), ("int32", -(2**31), 2**31 - 1, 4), ("uint32", 0, 2**32 - 1, 4)]
-TYPE_ISSUE_KINDS = ("mixed_types", "mixed_date_formats", "numbers_as_text", "dates_as_text")
+TYPE_ISSUE_KINDS = ("mixed_types", "mixed_date_formats", "numbers_as_text", "dates_as_text", "non_scalar")
 # A number a parser cannot read because of a unit or a decimal comma: "12ms", "20 ms", "16,5", "3.5 kg".
 NUMBER_WITH_UNIT = re.compile(r"^\s*[-+]?\d+(?:[.,]\d+)?\s*[^\W\d_%]{0,6}%?\s*$")
 

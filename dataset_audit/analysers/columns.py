@@ -67,6 +67,13 @@ def run(data: AuditInput) -> Section:
     id_like: list[str] = []
     constant: list[str] = []
     near_constant: list[str] = []
+    for name, cells in table.non_scalar_columns.items():  # lists or objects (JSON lines, Parquet), read as JSON text
+        findings.append(Finding(
+            analyser=NAME, kind="non_scalar", severity="warning",
+            message=(f"column {name!r} holds lists or objects in {cells:,} of {n:,} rows ({cells / max(n, 1):.1%}); "
+                     "they are audited as their JSON text, and cannot be a path, label or split"),
+            detail={"column": name, "cells": cells},
+        ))
     for name, profile in profiles.items():
         role = roles.get(name)
         findings.extend(missing_findings(profile, role))

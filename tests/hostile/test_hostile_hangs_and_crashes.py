@@ -84,6 +84,8 @@ def test_3_list_and_dict_cells_are_audited_as_text_and_refused_as_label(good_ima
     document = findings(out)
     assert [a["name"] for a in document["analysers"] if a["status"] == "error"] == []
     assert any("'bbox' holds lists or objects in 6 cell(s)" in n for n in document["dataset"]["notes"])
+    non_scalar = {f["detail"]["column"]: f["detail"]["cells"] for f in document["findings"] if f["kind"] == "non_scalar"}
+    assert non_scalar == {"bbox": 6, "meta": 6, "tags": 3}  # a type finding per column, not only a note
     assert (out / "report.html").stat().st_size > 0
     code, output = run_cli(str(table), "--label-col", "bbox", "--out", str(tmp_path / "o2"), "--no-cache")
     assert code == 2 and "holds lists or objects" in " ".join(output.split())
