@@ -471,11 +471,15 @@
       }
     });
   }
+  var MAX_SELECTION_IN_HASH = 2000;
   function writeHash() {
     var params = new URLSearchParams();
     FILTER_KEYS.forEach(function (key) {
       if (state[key] !== "" && !(key === "page" && Number(state[key]) === 1)) { params.set(key, state[key]); }
     });
+    // A map selection is part of the view too, while it stays short enough for an address (a few thousand rows).
+    var picked = selectionSet ? Object.keys(selectionSet) : [];
+    if (picked.length && picked.length <= MAX_SELECTION_IN_HASH) { params.set("sel", picked.join(".")); }
     var text = params.toString();
     var hash = text ? "#explorer?" + text : (location.hash.indexOf("#explorer") === 0 ? "#explorer" : location.hash);
     if (hash !== location.hash) { history.replaceState(null, "", hash || location.pathname); }
@@ -485,6 +489,11 @@
     if (hash.indexOf("#explorer?") !== 0) { return false; }
     var params = new URLSearchParams(hash.slice("#explorer?".length));
     FILTER_KEYS.forEach(function (key) { state[key] = params.get(key) || (key === "page" ? 1 : ""); });
+    selectionSet = null;
+    if (params.get("sel")) {
+      selectionSet = {};
+      params.get("sel").split(".").forEach(function (i) { if (/^[0-9]+$/.test(i)) { selectionSet[Number(i)] = true; } });
+    }
     return true;
   }
   function setState(changes, scroll) {
@@ -664,7 +673,7 @@
     }
   });
   window.addEventListener("hashchange", function () {
-    if (readHash()) { selectionSet = null; render(); explorer.scrollIntoView(); }
+    if (readHash()) { render(); explorer.scrollIntoView(); }
   });
 
   // ---- start: the explorer first (it is what people click), then the plots near the viewport, then the rest ------

@@ -94,9 +94,10 @@ def _flag_below(kind: str, rows: np.ndarray, scores: np.ndarray, transformed: np
         threshold = min(derived, clamp)
         if floor is not None:
             threshold = max(threshold, floor)
-        derivation = (f"median {to_score(centre):.4g} and {z:g} robust deviations below it = {derived:.4g} "
-                      f"(from this dataset)" + (f", capped at {clamp:g}" if derived > clamp else "")
-                      + (f", raised to {floor:g} (the data spread is too wide to derive one)"
+        derivation = (f"from this dataset: far below its typical {score_name} (median {to_score(centre):.4g} minus "
+                      f"{z:g} robust deviations = {derived:.4g})"
+                      + (f"; capped at {clamp:g}, so no image above that counts" if derived > clamp else "")
+                      + (f"; the data are too spread out for a useful limit, so the fixed floor {floor:g} applies"
                          if floor is not None and derived < floor else ""))
     hit = scores <= threshold
     if eligible is not None:
@@ -124,10 +125,11 @@ def dark_bright(settings: SettingValues, rows: np.ndarray, brightness: np.ndarra
         centre, scale = _robust_centre_scale(brightness, MIN_SCALE["brightness"])
         derived = centre + z * scale
         threshold = min(max(derived, BRIGHT_FLOOR), BRIGHT_CEILING)
-        derivation = (f"median {centre:.4g} and {z:g} robust deviations above it = {derived:.4g} (from this dataset)"
-                      + (f", raised to {BRIGHT_FLOOR:g}" if derived < BRIGHT_FLOOR else "")
-                      + (f", lowered to {BRIGHT_CEILING:g} (the data spread is too wide to derive one)"
-                         if derived > BRIGHT_CEILING else ""))
+        derivation = (f"from this dataset: far above its typical brightness (median {centre:.4g} plus {z:g} robust "
+                      f"deviations = {derived:.4g})"
+                      + (f"; raised to {BRIGHT_FLOOR:g}, so no image below that counts" if derived < BRIGHT_FLOOR else "")
+                      + (f"; the data are too spread out for a useful limit, so the fixed ceiling {BRIGHT_CEILING:g} "
+                         "applies" if derived > BRIGHT_CEILING else ""))
     # Two ways to be washed out: bright with no shadows at all (the darkest 1%), or nearly white throughout (at or
     # above BRIGHT_CEILING) with at most a thin line or edge left dark (the darkest 5%). A small dark subject on a
     # white background, at a mean below BRIGHT_CEILING, is a product shot, not an overexposed one.
@@ -178,8 +180,8 @@ def _two_sided(kind: str, rows: np.ndarray, log_values: np.ndarray, settings: Se
     hit = (log_values < low if low_limit is None else low_hit) | (log_values > high if high_limit is None else high_hit)
     deviation = np.abs(log_values - centre) / scale
     order = np.argsort(-deviation[hit], kind="stable")
-    derivation = (f"median {unit_from_log(centre):.4g}, limits {unit_from_log(low):.4g} to {unit_from_log(high):.4g} "
-                  f"({z:g} robust deviations, from this dataset)")
+    derivation = (f"from this dataset: far from its typical {score_name} (median {unit_from_log(centre):.4g}; "
+                  f"{z:g} robust deviations either side = {unit_from_log(low):.4g} to {unit_from_log(high):.4g})")
     rule = f"{score_name} outside {unit_from_log(low):.4g}-{unit_from_log(high):.4g}"
     configured = [f"{side} limit {limit:g} set in config" for side, (limit, _) in overrides.items() if limit is not None]
     if configured:

@@ -13,6 +13,7 @@ import numpy as np
 from ..dataset import class_groups
 from ..model import Analyser, AuditInput, ImageBlock, ImageGallery, Montage, MontageItem, Section
 from ..settings import Setting
+from ..text import count as plural_count
 
 NAME = "classes"
 UNLABELLED_SAMPLE = 48  # images sampled when there is no label column
@@ -38,7 +39,7 @@ def run(data: AuditInput) -> Section:
         picked = np.sort(rng.choice(ok_rows, size=min(UNLABELLED_SAMPLE, len(ok_rows)), replace=False))
         mean, std = class_mean_and_std(features.thumbs[ok_rows])
         section.galleries.append(ImageGallery(title="Mean and std image", images=[
-            ImageBlock("mean", _to_uint8(mean), f"{len(ok_rows):,} images"),
+            ImageBlock("mean", _to_uint8(mean), plural_count(len(ok_rows), "image")),
             ImageBlock("std", _to_uint8(std * 255.0 / max(std.max(), 1e-9)), "scaled to its maximum")]))
         section.montages.append(Montage(title="Random sample", items=[MontageItem(int(r)) for r in picked],
                                         caption=f"Seeded random sample (seed {data.config.seed}).",
@@ -47,6 +48,10 @@ def run(data: AuditInput) -> Section:
         return section
 
     ok_labels = np.array(labels, dtype=object)[ok_rows]
+    if len(ok_rows) < len(labels):
+        section.notes.append(f"Counts here are of the {len(ok_rows):,} decoded images; the class balance section "
+                             f"counts all {len(labels):,} rows, including {len(labels) - len(ok_rows):,} whose image "
+                             "is missing or unreadable.")
     groups = class_groups(ok_labels)
     ordered = [(cls, len(members)) for cls, members in groups]
     shown = ordered[:max_classes]
@@ -54,7 +59,7 @@ def run(data: AuditInput) -> Section:
     for (cls, count), (_, members) in zip(shown, groups, strict=False):
         rows = ok_rows[members]
         mean, std = class_mean_and_std(features.thumbs[rows])
-        means.append(ImageBlock(str(cls), _to_uint8(mean), f"{count:,} images"))
+        means.append(ImageBlock(str(cls), _to_uint8(mean), plural_count(count, "image")))
         stds.append((cls, count, std))
         picked = np.sort(rng.choice(rows, size=min(per_class, len(rows)), replace=False))
         section.montages.append(Montage(title=f"{cls}", items=[MontageItem(int(r)) for r in picked],
@@ -68,7 +73,7 @@ def run(data: AuditInput) -> Section:
                 "framed consistently (or carries a background cue)."))
     section.galleries.append(ImageGallery(
         title="Std image per class",
-        images=[ImageBlock(str(cls), _to_uint8((std - std_low) * 255.0 / std_span), f"{count:,} images")
+        images=[ImageBlock(str(cls), _to_uint8((std - std_low) * 255.0 / std_span), plural_count(count, "image"))
                 for cls, count, std in stds],
         caption=f"Per-pixel std of each class's thumbnails, all on one scale (black = std {std_low:.0f}, white = "
                 f"{std_top:.0f}, of 255): darker means the class varies less there."))

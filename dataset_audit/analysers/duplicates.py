@@ -31,6 +31,7 @@ import numpy as np
 from .. import graph_groups, hamming_search, thumbnail_search
 from ..model import Analyser, AuditInput, Finding, Metric, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, SettingValues
+from ..text import count
 
 NAME = "duplicates"
 SETTINGS = (
@@ -304,12 +305,17 @@ def _leakage(section: Section, groups: list[np.ndarray], splits: list[str] | Non
         leaked += len(others)
         section.findings.append(Finding(
             analyser=NAME, kind="leakage", severity="error",
-            message=(f"{len(others)} {'/'.join(sorted(set(split_array[others].tolist())))} image(s) have a duplicate "
-                     f"in train ({len(train)} train row(s))"),
+            message=(f"{count(len(others), '/'.join(sorted(set(split_array[others].tolist()))) + ' image')} "
+                     f"{'has' if len(others) == 1 else 'have'} a duplicate in train ({count(len(train), 'train row')})"),
             rows=sorted(group.tolist()),
             detail={"train_rows": train.tolist(), "other_rows": others.tolist()},
         ))
     return leaked, non_train
+
+
+def _other_splits(splits: list[str]) -> str:
+    """The splits compared with train, as named in the data: "test", or "val/test"."""
+    return "/".join(sorted({s for s in splits if s and s != "train"})) or "non-train"
 
 
 def _describe(section: Section, data: AuditInput, settings: SettingValues, groups: list[np.ndarray], component: np.ndarray,
@@ -320,8 +326,8 @@ def _describe(section: Section, data: AuditInput, settings: SettingValues, group
         f"{metrics['duplicates.exact_count']:,} exact and {metrics['duplicates.near_count']:,} near-duplicate rows "
         f"beyond the first of their group ({metrics['duplicates.near_rate']:.2%} near), in {len(groups):,} groups; "
         f"{metrics['duplicates.conflicting_label_groups']:,} groups with conflicting labels"
-        + (f"; {metrics['leakage.cross_split_count']:,} val/test rows with a copy in train "
-           f"({metrics['leakage.cross_split_rate']:.2%})." if splits is not None else "; no split column, so no "
+        + (f"; {count(metrics['leakage.cross_split_count'], 'row')} of the {_other_splits(splits)} rows have a copy in "
+           f"train ({metrics['leakage.cross_split_rate']:.2%})." if splits is not None else "; no split column, so no "
            "leakage check.")
     )
     section.tables.append(TableBlock(

@@ -32,6 +32,7 @@ from ..dataset import class_groups
 from ..model import Analyser, AuditInput, Explorer, Finding, Montage, MontageItem, Section
 from ..robust import robust_z
 from ..settings import Setting
+from ..text import are, count
 
 NAME = "embedding"
 PCA_FIT_MAX = 10000  # rows used to fit the standardisation and PCA
@@ -184,7 +185,8 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
         all_rows.update(rows.tolist())
         section.findings.append(Finding(
             analyser=NAME, kind="outlier", severity="info",
-            message=f"{len(rows):,} images are far from every other image (robust z of the kNN distance on a symmetric scale > {z_cut:g})",
+            message=(f"{count(len(rows), 'image')} {are(len(rows))} far from every other image (robust z of the kNN "
+                     f"distance on a symmetric scale > {z_cut:g})"),
             rows=rows.tolist(),
             detail={"scope": "global", "scores": [round(float(knn_score[i]), 2) for i in global_hits],
                     "score": "robust z of the mean distance to the k nearest neighbours, on a symmetric scale"}))
@@ -214,7 +216,7 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
         all_rows.update(rows.tolist())
         section.findings.append(Finding(
             analyser=NAME, kind="outlier", severity="info",
-            message=(f"{len(rows):,} images are far from the rest of their class (distance to the class centroid, "
+            message=(f"{count(len(rows), 'image')} {are(len(rows))} far from the rest of their class (distance to the class centroid, "
                      f"robust z on a symmetric scale > {z_cut:g} within the class)"),
             rows=rows.tolist(),
             detail={"scope": "class", "classes": [str(labels[i]) for i in class_hits],

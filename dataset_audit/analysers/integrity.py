@@ -15,6 +15,7 @@ from PIL import Image
 
 from ..model import Analyser, AuditInput, Finding, Montage, MontageItem, Section, TableBlock
 from ..scan.decode import EXTENSION_FORMATS
+from ..text import count
 
 NAME = "integrity"
 
@@ -115,7 +116,7 @@ def run(data: AuditInput) -> Section:
     if animated_rows:
         section.findings.append(Finding(
             analyser=NAME, kind="animated", severity="info",
-            message=f"{len(animated_rows)} animated image(s): only the first frame was audited",
+            message=f"{count(len(animated_rows), 'animated image')}: only the first frame was audited",
             rows=animated_rows, detail={"frames": [int(frame['frames'][r]) for r in animated_rows]},
         ))
 

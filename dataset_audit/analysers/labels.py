@@ -28,6 +28,7 @@ from ..confident_learning import ConfidentLearning, find_label_issues, ranked_di
 from ..label_model import embedding_features, out_of_fold_probabilities, thumbnail_features
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, resolve
+from ..text import count as plural_count
 from . import embedding
 
 NAME = "labels"
@@ -331,7 +332,8 @@ def _knn_check(section: Section, data: AuditInput, labels: np.ndarray) -> None:
         return
     section.findings.append(Finding(
         analyser=NAME, kind="label_disagreement", severity="info",
-        message=(f"{len(hits):,} images ({len(hits) / len(queries):.2%}) have at least {other_share:.0%} of their "
+        message=(f"{plural_count(len(hits), 'image')} ({len(hits) / len(queries):.2%} of the {len(queries):,} whose neighbours "
+                 f"were searched) {'has' if len(hits) == 1 else 'have'} at least {other_share:.0%} of their "
                  f"{k} nearest neighbours with one other label and "
                  + (f"at most {own_share:.0%}" if own_share > 0 else "none") + " with their own: "
                  "possible mislabels, or look-alikes of another class"),

@@ -184,6 +184,13 @@ def test_a_tsne_selection_filters_the_explorer(view):
     assert view.status()[0] == selected
     assert "selected on the map" in view.page.inner_text("#explorer .explorer-status")
     assert view.page.locator(".selection .montage figure.tile").count() == min(selected, 60)
+    # The selection is part of the shareable view: the address keeps it, and opening that address restores it.
+    address = view.page.url
+    assert "sel=" in address.split("#", 1)[1]
+    view.page.goto("about:blank")
+    view.page.goto(address)
+    view.page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    assert view.status()[0] == selected
 
 
 def test_clicking_a_class_bar_filters_by_that_class(view, table_rows):
