@@ -34,7 +34,6 @@ sample-data: install
 clean:
 	rm -rf $(VENV) audit-report .pytest_cache
 
-# Rewrite README.md's metric list from the analysers' definitions (tests/test_docs.py checks it).
+# Rewrite README.md's generated parts, the CLI reference and the metric list (tests/test_docs.py checks them).
 readme: install
-	$(BIN)/python -c "import re, pathlib; from dataset_audit.cli import metrics_markdown as m; p = pathlib.Path('README.md'); \
-	p.write_text(re.sub(r'<!-- metrics:start -->.*<!-- metrics:end -->', lambda _: '<!-- metrics:start -->\n' + m() + '\n<!-- metrics:end -->', p.read_text(), flags=re.S))"
+	$(BIN)/python -m dataset_audit.cli_docs README.md

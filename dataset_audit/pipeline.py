@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 from . import __version__
 from .analysers import REGISTRY, metric_catalogue
+from .baseline import BASELINE_METRICS, BaselineOutcome
 from .config import Config
 from .dataset import Table
 from .errors import AuditUsageError
+from .finding_ids import assign_ids
 from .gates import Gate, GateResult, evaluate, parse_gate
 from .model import Analyser, AuditInput, Finding, Section
 from .scan import Features, scan_images
@@ -31,6 +33,7 @@ class AuditResult:
     seconds: float = 0.0
     tool_version: str = __version__
     timings: dict[str, float] = field(default_factory=dict)
+    baseline: BaselineOutcome | None = None  # set when findings were compared with a --baseline file
 
     @property
     def findings(self) -> list[Finding]:
@@ -61,7 +64,7 @@ def select_analysers(config: Config, registry: list[Analyser] = REGISTRY) -> lis
 
 
 def parse_gates(config: Config) -> list[Gate]:
-    catalogue = metric_catalogue()
+    catalogue = metric_catalogue() | BASELINE_METRICS
     return [parse_gate(expr, catalogue) for expr in config.fail_on]
 
 
@@ -90,6 +93,7 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
         if advance:
             advance(1)
     _attach_paths(sections, table)
+    assign_ids([f for s in sections for f in s.findings], table)
     metrics = {k: v for s in sections for k, v in s.metrics.items()}
     results = [evaluate(g, metrics) for g in gates]
     return AuditResult(table=table, features=features, sections=sections, metrics=metrics, gates=results,

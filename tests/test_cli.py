@@ -13,6 +13,7 @@ from imagetools import random_rgb, write_bad_files
 from typer.testing import CliRunner
 
 from dataset_audit.analysers import REGISTRY
+from dataset_audit.baseline import BASELINE_METRICS
 from dataset_audit.cli import app
 
 runner = CliRunner()
@@ -58,7 +59,8 @@ def test_end_to_end_finds_integrity_problems_by_row_and_path(dataset, tmp_path):
     assert code == 0, output
     assert (out / "report.html").is_file()
     doc = load_findings(out)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
+    assert all(f["id"].startswith(f"{f['analyser']}/{f['kind']}/") for f in doc["findings"])
     assert doc["tool"]["name"] == "dataset-audit"
     assert doc["dataset"]["rows"] == 12 + 15 + 1
     assert doc["dataset"]["columns"]["label"] == "label"
@@ -216,7 +218,7 @@ def test_metrics_command_lists_every_metric():
     result = runner.invoke(app, ["metrics", "--markdown"])
     assert result.exit_code == 0
     listed = {line.split("`")[1] for line in result.output.splitlines() if line.startswith("| `")}
-    assert listed == {metric for analyser in REGISTRY for metric in analyser.metrics}
+    assert listed == {metric for analyser in REGISTRY for metric in analyser.metrics} | set(BASELINE_METRICS)
 
 
 def test_python_dash_m_entry_point():
