@@ -10,7 +10,7 @@ import importlib.resources
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import jinja2
 from .analysers import metric_catalogue
 from .baseline import BASELINE_METRICS
 from .errors import AuditUsageError
+from .finding_ids import SUBJECT_KEYS
 from .gates import GateResult, evaluate, parse_gate
 
 # `METRIC` (fails when it rose at all) or `METRIC>TOLERANCE` (fails when it rose by more than TOLERANCE).
@@ -74,15 +75,35 @@ class RegressionResult:
 
 
 @dataclass
+class ChangedFinding:
+    """A new finding that continues an old one (same analyser, kind and subject, shared members): a duplicate group
+    that gained a copy, the dark-images finding with one more image."""
+
+    old: dict[str, Any]
+    new: dict[str, Any]
+
+    @property
+    def added_paths(self) -> list[str]:
+        before = set(self.old.get("paths", []))
+        return [p for p in self.new.get("paths", []) if p and p not in before]
+
+    @property
+    def removed_paths(self) -> list[str]:
+        after = set(self.new.get("paths", []))
+        return [p for p in self.old.get("paths", []) if p and p not in after]
+
+
+@dataclass
 class DatasetDiff:
     old_source: str
     new_source: str
     old_rows: int
     new_rows: int
     metrics: list[MetricChange]
-    new_findings: list[dict[str, Any]]
-    resolved_findings: list[dict[str, Any]]
+    new_findings: list[dict[str, Any]]  # not in old at all (changed ones are in `changed`)
+    resolved_findings: list[dict[str, Any]]  # gone (changed ones are in `changed`)
     unchanged_count: int
+    changed: list[ChangedFinding] = field(default_factory=list)
 
     @property
     def changed_metrics(self) -> list[MetricChange]:
@@ -113,15 +134,47 @@ def diff_documents(old: dict[str, Any], new: dict[str, Any], old_name: str = "ol
     for document, found in ((old, old_findings), (new, new_findings)):
         for entry in (document.get("baseline") or {}).get("known", []):
             found.setdefault(entry["id"], entry)
+    appeared = [f for key, f in new_findings.items() if key not in old_findings]
+    gone = [f for key, f in old_findings.items() if key not in new_findings]
+    changed = _pair_changed(appeared, gone)
+    paired_new, paired_old = {id(c.new) for c in changed}, {id(c.old) for c in changed}
     return DatasetDiff(
         old_source=str((old.get("dataset") or {}).get("source", old_name)),
         new_source=str((new.get("dataset") or {}).get("source", new_name)),
         old_rows=int((old.get("dataset") or {}).get("rows", 0)), new_rows=int((new.get("dataset") or {}).get("rows", 0)),
         metrics=changes,
-        new_findings=[f for key, f in new_findings.items() if key not in old_findings],
-        resolved_findings=[f for key, f in old_findings.items() if key not in new_findings],
+        new_findings=[f for f in appeared if id(f) not in paired_new],
+        resolved_findings=[f for f in gone if id(f) not in paired_old],
         unchanged_count=len(set(old_findings) & set(new_findings)),
+        changed=changed,
     )
+
+
+def _family(finding: dict[str, Any]) -> tuple:
+    detail = finding.get("detail") or {}
+    return (finding.get("analyser"), finding.get("kind"), tuple(str(detail.get(k)) for k in SUBJECT_KEYS))
+
+
+def _pair_changed(appeared: list[dict[str, Any]], gone: list[dict[str, Any]]) -> list[ChangedFinding]:
+    """Pair each new finding with the gone finding of its family that shares the most member paths (if any).
+    Cost: O(findings x members) through one index of gone findings by (family, path)."""
+    by_member: dict[tuple, list[int]] = {}
+    for index, finding in enumerate(gone):
+        for path in set(finding.get("paths", [])) - {""}:
+            by_member.setdefault((_family(finding), path), []).append(index)
+    taken: set[int] = set()
+    pairs = []
+    for finding in appeared:
+        overlap: dict[int, int] = {}
+        for path in set(finding.get("paths", [])) - {""}:
+            for index in by_member.get((_family(finding), path), []):
+                if index not in taken:
+                    overlap[index] = overlap.get(index, 0) + 1
+        if overlap:
+            best = max(overlap, key=lambda i: (overlap[i], -i))
+            taken.add(best)
+            pairs.append(ChangedFinding(old=gone[best], new=finding))
+    return pairs
 
 
 def parse_regression(expr: str) -> tuple[str, float]:
@@ -170,7 +223,13 @@ def render_diff_text(diff: DatasetDiff, gates: list[RegressionResult], all_metri
         lines.append(f"  {change.name:<{width}}  {_number(change.old):>12} -> {_number(change.new):<12} "
                      f"{_signed(change.delta)}")
     lines += ["", f"findings: {len(diff.new_findings)} new, {len(diff.resolved_findings)} resolved, "
-                  f"{diff.unchanged_count} in both"]
+                  f"{len(diff.changed)} changed, {diff.unchanged_count} in both"]
+    for change in diff.changed:
+        added, removed = change.added_paths, change.removed_paths
+        lines.append(f"  changed  {change.new.get('severity', ''):<7} {change.new['id']}  {change.new.get('message', '')}"
+                     f"  (was {change.old['id']}; +{len(added)} -{len(removed)} paths"
+                     + (f": +{', +'.join(added[:3])}" if added else "")
+                     + (f" -{', -'.join(removed[:3])}" if removed else "") + ")")
     for label, findings in (("new", diff.new_findings), ("resolved", diff.resolved_findings)):
         for finding in findings:
             paths = [p for p in finding.get("paths", []) if p][:3]

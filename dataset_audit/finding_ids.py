@@ -5,9 +5,10 @@ An id is a hash of what the finding is about, never of where it sits in the file
   - its subject when it has one: the column or the class it names (`detail["column"]`, `detail["class"]`);
   - its members, sorted: each row's image path as written in the input, or, for a row without a path (an empty
     cell, or a table with no image column), a hash of the row's cells.
-Row numbers are left out on purpose: inserting, deleting or reordering other rows, or auditing a --sample, leaves
-the id unchanged. A finding whose members change (a duplicate group that gains a copy, one more dark image) is a
-different finding and gets a new id. Cost: one hash per member row, O(rows named by findings).
+Row numbers are left out on purpose: inserting, deleting or reordering other rows leaves the id unchanged. A
+finding whose members change (a duplicate group that gains a copy, one more dark image) is a different finding and
+gets a new id; under --sample a group finding sees only the sampled members. Cost: one hash per member row,
+O(rows named by findings).
 """
 
 from __future__ import annotations

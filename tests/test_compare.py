@@ -60,7 +60,7 @@ def test_diff_shows_the_new_duplicates_and_fails_the_regression_gate(versions):
                           "--fail-on-regression", "duplicates.exact_rate")
     assert code == 1, output
     text = " ".join(output.split())
-    assert f"findings: {ADDED} new, 0 resolved" in text
+    assert f"findings: {ADDED} new, 0 resolved, 0 changed" in text
     new_lines = [line for line in output.splitlines() if line.strip().startswith("new ")]
     assert len(new_lines) == ADDED
     for original, copy in versions["added"]:
@@ -97,3 +97,27 @@ def test_check_regates_without_rescanning(versions):
     assert code == 0, output
     code, output = invoke("check", str(versions["v2"]), "--fail-on", "nope.metric>1")
     assert code == 2 and "unknown metric" in output
+
+
+def _document(findings: list[dict], metrics: dict) -> dict:
+    return {"schema_version": 2, "tool": {"name": "dataset-audit"}, "dataset": {"source": "t.csv", "rows": 10},
+            "metrics": metrics, "findings": findings}
+
+
+def test_a_finding_whose_members_changed_is_shown_as_changed_not_as_new_and_resolved():
+    from dataset_audit.compare import diff_documents, render_diff_text
+
+    dark_before = {"id": "quality/dark/a", "analyser": "quality", "kind": "dark", "severity": "warning",
+                   "message": "2 images are dark", "paths": ["a.png", "b.png"], "detail": {}}
+    dark_after = dark_before | {"id": "quality/dark/b", "message": "3 images are dark",
+                                "paths": ["a.png", "b.png", "c.png"]}
+    group_elsewhere = {"id": "duplicates/exact_duplicate/x", "analyser": "duplicates", "kind": "exact_duplicate",
+                       "severity": "warning", "message": "copies", "paths": ["d.png", "e.png"], "detail": {}}
+    other_dark_column = dark_after | {"id": "quality/dark/c", "paths": ["z.png"], "detail": {"class": "cat"}}
+    diff = diff_documents(_document([dark_before], {"quality.dark_count": 2}),
+                          _document([dark_after, group_elsewhere, other_dark_column], {"quality.dark_count": 3}))
+    assert [(c.old["id"], c.new["id"], c.added_paths) for c in diff.changed] == [
+        ("quality/dark/a", "quality/dark/b", ["c.png"])]
+    assert [f["id"] for f in diff.new_findings] == ["duplicates/exact_duplicate/x", "quality/dark/c"]
+    assert diff.resolved_findings == []
+    assert "changed  warning quality/dark/b" in render_diff_text(diff, [])

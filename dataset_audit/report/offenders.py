@@ -14,14 +14,24 @@ def metric_owner(metric: str) -> str | None:
     return next((a.name for a in REGISTRY if metric in a.metrics), None)
 
 
+# Words of a metric name that say how it counts, not what: they do not tie a metric to a finding kind.
+_COUNTING_WORDS = {"count", "rate", "ratio", "max", "min", "groups", "group", "rows", "score"}
+
+
+def _words(name: str) -> set[str]:
+    return set(name.replace(".", "_").split("_")) - _COUNTING_WORDS
+
+
 def findings_behind(result: AuditResult, metric: str) -> list[Finding]:
-    """The findings a metric counts, most severe and largest first: its analyser's, or the new ones for baseline.*"""
+    """The findings behind a metric: its analyser's (the new ones for baseline.*), those whose kind shares a word
+    with the metric first (`unreadable` for integrity.unreadable_count), then most severe and largest first."""
     if metric.startswith("baseline.") and result.baseline is not None:
         chosen = list(result.baseline.new)
     else:
         owner = metric_owner(metric)
         chosen = [f for f in result.findings if f.analyser == owner]
-    return sorted(chosen, key=lambda f: (SEVERITY_ORDER[f.severity], -len(f.rows)))
+    words = _words(metric.partition(".")[2])
+    return sorted(chosen, key=lambda f: (not words & _words(f.kind), SEVERITY_ORDER[f.severity], -len(f.rows)))
 
 
 def top_paths(findings: list[Finding], limit: int) -> list[str]:
