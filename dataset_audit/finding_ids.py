@@ -14,9 +14,9 @@ O(rows named by findings).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from .dataset import Table
@@ -28,9 +28,10 @@ HASH_CHARS = 12
 
 def finding_id(analyser: str, kind: str, subject: dict[str, str], member_keys: Iterable[str]) -> str:
     """`analyser/kind/<12 hex digits>`: readable in a baseline file, stable across runs."""
-    payload = json.dumps([analyser, kind, sorted(subject.items()), sorted(member_keys)], ensure_ascii=False)
-    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:HASH_CHARS]
-    return f"{analyser}/{kind}/{digest}"
+    head = "\0".join([analyser, kind, *(f"{key}={value}" for key, value in sorted(subject.items()))])
+    digest = hashlib.sha256(head.encode("utf-8", "surrogatepass") + b"\1")
+    digest.update("\0".join(sorted(member_keys)).encode("utf-8", "surrogatepass"))
+    return f"{analyser}/{kind}/{digest.hexdigest()[:HASH_CHARS]}"
 
 
 def subject_of(finding: Finding) -> dict[str, str]:
@@ -39,18 +40,27 @@ def subject_of(finding: Finding) -> dict[str, str]:
 
 def assign_ids(findings: list[Finding], table: Table) -> None:
     """Set `finding.id` on every finding (its `positions` index the audited frame, as the pipeline sets them)."""
-    paths = table.paths()
-    pathless = sorted({p for f in findings for p in (f.positions or f.rows) if not paths or not paths[p].strip()})
-    content = _row_content_keys(table.frame, pathless)
+    if not findings:
+        return
+    keys = np.array(table.paths() or [""] * len(table), dtype=object)
+    pathless = np.flatnonzero([not key.strip() for key in keys.tolist()])
+    if pathless.size:
+        named = np.concatenate([np.asarray(f.positions or f.rows, dtype=np.int64) for f in findings])
+        needed = np.intersect1d(pathless, named)
+        if needed.size:
+            keys[needed] = _row_content_keys(table.frame, needed.tolist())
     for finding in findings:
-        keys = [paths[p] if paths and paths[p].strip() else content[p] for p in (finding.positions or finding.rows)]
-        finding.id = finding_id(finding.analyser, finding.kind, subject_of(finding), keys)
+        members = keys[np.asarray(finding.positions or finding.rows, dtype=np.int64)].tolist()
+        finding.id = finding_id(finding.analyser, finding.kind, subject_of(finding), members)
 
 
-def _row_content_keys(frame: pd.DataFrame, positions: list[int]) -> dict[int, str]:
+def _row_content_keys(frame: pd.DataFrame, positions: list[int]) -> list[str]:
     """A key per row from its cells (pandas' row hash), for rows that have no image path to name them."""
     if not positions:
-        return {}
-    subset = frame.iloc[positions].astype(str)
-    hashes = pd.util.hash_pandas_object(subset, index=False)
-    return {position: f"row:{int(value):016x}" for position, value in zip(positions, hashes.tolist(), strict=True)}
+        return []
+    subset = frame.iloc[positions]
+    try:
+        hashes = pd.util.hash_pandas_object(subset, index=False)
+    except TypeError:  # unhashable cells (lists from JSON lines): hash their text
+        hashes = pd.util.hash_pandas_object(subset.astype(str), index=False)
+    return [f"row:{value:016x}" for value in hashes.to_numpy().tolist()]
