@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -275,3 +276,15 @@ def test_brackets_in_messages_are_printed_not_eaten(tmp_path):
     (tmp_path / "t.csv").write_text("path,label\na.png,x\n")
     code, output = run(str(tmp_path / "t.csv"), "--label-col", "[bold]y[/bold]", "--out", str(tmp_path / "o"))
     assert code == 2 and "[bold]y[/bold]" in output
+
+
+@pytest.mark.skipif(shutil.which("audit") is None and not Path(sys.executable).with_name("audit").exists(),
+                    reason="console script not installed")
+def test_shell_completion_completes_commands_and_options():
+    script = shutil.which("audit") or str(Path(sys.executable).with_name("audit"))
+    env = {**os.environ, "_AUDIT_COMPLETE": "complete_bash", "COMP_WORDS": "audit run x.csv --fail", "COMP_CWORD": "3"}
+    result = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
+    assert "--fail-on" in result.stdout.split()
+    env |= {"COMP_WORDS": "audit ba", "COMP_CWORD": "1"}
+    result = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
+    assert result.stdout.split() == ["baseline"]
