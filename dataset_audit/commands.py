@@ -90,7 +90,8 @@ def check_command(
         expressions = list(fail_on or [])
         if not expressions:
             file_path = config_file or find_config_file(Path.cwd())
-            configured = read_config_file(file_path).get("fail_on", []) if file_path else []
+            settings = read_config_file(file_path) if file_path else {}
+            configured = settings.get("fail_on", settings.get("fail-on", []))
             expressions = [configured] if isinstance(configured, str) else list(configured)
         if not expressions:
             expressions = [g["expr"] for g in document.get("gates", [])]

@@ -121,3 +121,12 @@ def test_a_finding_whose_members_changed_is_shown_as_changed_not_as_new_and_reso
     assert [f["id"] for f in diff.new_findings] == ["duplicates/exact_duplicate/x", "quality/dark/c"]
     assert diff.resolved_findings == []
     assert "changed  warning quality/dark/b" in render_diff_text(diff, [])
+
+
+def test_check_takes_its_gates_from_the_config_file_then_from_the_run(versions, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, output = invoke("check", str(versions["v2"]))
+    assert code == 0 and "no gates to check" in output  # the run recorded none
+    (tmp_path / "audit.toml").write_text('fail-on = ["duplicates.exact_count>0"]\n')
+    code, output = invoke("check", str(versions["v2"]))
+    assert code == 1 and "duplicates.exact_count>0" in output
