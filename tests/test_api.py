@@ -83,3 +83,36 @@ def test_bad_options_raise_usage_errors(small_dataset, kwargs, message):
 def test_not_a_dataframe_or_path(tmp_path):
     with pytest.raises(AuditUsageError, match="input not found"):
         audit(tmp_path / "none.csv", use_config_file=False)
+
+
+def test_make_config_reads_the_file_then_the_keywords(tmp_path):
+    from dataset_audit.api import make_config
+
+    config_file = tmp_path / "audit.toml"
+    config_file.write_text('baseline = "accepted.json"\njobs = 3\nlabel-col = "y"\n[quality]\ndark_max = 9\n')
+    config = make_config(config_file, settings={"quality": {"bright_min": 250}}, jobs=1, no_cache=True)
+    assert config.baseline == Path("accepted.json") and config.label_col == "y"
+    assert config.jobs == 1 and config.use_cache is False
+    assert config.analysers["quality"] == {"dark_max": 9, "bright_min": 250}
+
+
+def test_cli_defaults_do_not_override_the_config_file(tmp_path, monkeypatch):
+    """Help shows real defaults (jobs 0, seed 0, out audit-report), but only options the user typed override the
+    config file."""
+    import typer
+
+    import dataset_audit.cli as cli
+
+    seen = {}
+
+    def capture(source, config, progress=None, on_table=None):
+        seen["config"] = config
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(cli, "run_api", capture)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "audit.toml").write_text('jobs = 3\nseed = 5\nout = "from-file"\ntsne_max = 10\n')
+    result = CliRunner().invoke(app, ["run", "x.csv", "--seed", "0", "-q"])
+    assert result.exit_code == 0, result.output
+    config = seen["config"]
+    assert (config.jobs, config.seed, config.out, config.tsne_max, config.quiet) == (3, 0, Path("from-file"), 10, True)
