@@ -6,7 +6,7 @@
     report.save_html("report.html")
 
 `audit` takes a path (CSV/TSV/Parquet/JSON lines, or an image folder) or a pandas DataFrame, and the options of
-`audit run` as keyword arguments (`label_col`, `split_col`, `fail_on`, `only`, `skip`, `sample`, `no_cache`, ...).
+`audit run` as keyword arguments (`label_col`, `split_col`, `fail_on`, `only`, `skip`, `sample`, `no_cache`, `baseline_file`, ...).
 Settings are read as the CLI reads them: defaults < ./audit.toml or [tool.dataset-audit] in ./pyproject.toml (or
 `config_file=`) < the keyword arguments. The CLI calls `make_config` and `run` below, so both give the same result.
 """
@@ -73,7 +73,7 @@ def run(data: str | Path | pd.DataFrame, config: Config, progress: ProgressFacto
         on_table: Callable[[Table], None] | None = None) -> AuditReport:
     """Load, scan, analyse, compare with the baseline (if any) and gate. Writes nothing but the scan cache.
     `on_table` sees the loaded table before the scan (the CLI prints its notes then)."""
-    baseline = read_baseline(config.baseline) if config.baseline else None  # a bad file fails before the scan
+    baseline = read_baseline(config.baseline_file) if config.baseline_file else None  # a bad file fails before the scan
     if baseline is not None and wants_default_gate(config.fail_on):
         config.fail_on = [*config.fail_on, DEFAULT_BASELINE_GATE]
     table = load_frame(data, config) if isinstance(data, pd.DataFrame) else load_table(Path(data), config)

@@ -2,7 +2,7 @@
 
 `audit baseline create findings.json` writes the ids (finding_ids.py) of every finding in a findings.json to a
 baseline file; `audit run --baseline FILE` then removes the findings the file lists from the report (counting them as
-known), lists the baseline entries that no longer occur, and gates on `baseline.new_count` (errors and warnings not
+known), lists the baseline entries that no longer occur, and gates on `findings.new_count` (errors and warnings not
 in the file). Matching is by id only, so it costs O(findings).
 """
 
@@ -19,12 +19,12 @@ from .model import Finding, Section
 
 BASELINE_VERSION = 1
 BASELINE_METRICS = {
-    "baseline.new_count": "error and warning findings not listed in the --baseline file (what a baseline gates on)",
-    "baseline.new_info_count": "info findings not listed in the --baseline file",
-    "baseline.known_count": "findings left out of the report because the --baseline file lists them",
-    "baseline.resolved_count": "--baseline entries that no longer occur (fixed, or changed into a new finding)",
+    "findings.new_count": "error and warning findings not listed in the --baseline file (what a baseline gates on)",
+    "findings.new_info_count": "info findings not listed in the --baseline file",
+    "findings.known_count": "findings left out of the report because the --baseline file lists them",
+    "findings.resolved_count": "--baseline entries that no longer occur (fixed, or changed into a new finding)",
 }
-DEFAULT_BASELINE_GATE = "baseline.new_count>0"
+DEFAULT_BASELINE_GATE = "findings.new_count>0"
 MESSAGE_CHARS = 300
 
 
@@ -56,8 +56,8 @@ class BaselineOutcome:
 
     def metrics(self) -> dict[str, float]:
         serious = sum(1 for f in self.new if f.severity in {"error", "warning"})
-        return {"baseline.new_count": serious, "baseline.new_info_count": len(self.new) - serious,
-                "baseline.known_count": len(self.known), "baseline.resolved_count": len(self.resolved)}
+        return {"findings.new_count": serious, "findings.new_info_count": len(self.new) - serious,
+                "findings.known_count": len(self.known), "findings.resolved_count": len(self.resolved)}
 
     def document(self) -> dict[str, Any]:
         """The `baseline` block of findings.json (known entries included, so a baseline can be re-created)."""
@@ -131,4 +131,4 @@ def apply_baseline(sections: list[Section], baseline: Baseline) -> BaselineOutco
 
 def wants_default_gate(fail_on: list[str]) -> bool:
     """A baseline gates on new findings unless the user already gates on a baseline metric."""
-    return not any(expr.strip().startswith("baseline.") for expr in fail_on)
+    return not any(expr.strip().startswith("findings.") for expr in fail_on)

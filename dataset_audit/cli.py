@@ -198,9 +198,9 @@ def run_command(
     encoding: Annotated[str | None, typer.Option(help="Text encoding of the table (default: UTF-8, else "
                                                  "detected and reported).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected among , ; tab |).")] = None,
-    baseline: Annotated[Path | None, typer.Option(help="Baseline file (`audit baseline create`): its findings are "
+    baseline_file: Annotated[Path | None, typer.Option("--baseline", help="Baseline file (`audit baseline create`): its findings are "
                                                   "known, left out of the report and not gated on; adds the gate "
-                                                  "baseline.new_count>0 unless you gate on a baseline metric.")] = None,
+                                                  "findings.new_count>0 unless you gate on a findings.* metric.")] = None,
     junit: Annotated[Path | None, typer.Option(help="Also write a JUnit XML file (one test per gate and per "
                                                "analyser) for GitLab, Jenkins and other CI test views.")] = None,
     summary: Annotated[Path | None, typer.Option(help="Also write a Markdown summary (appended to "

@@ -39,7 +39,9 @@ class Config:
     delimiter: str | None = None  # of a CSV; None: detected
     tsne_max: int = 3000
     montage_max: int = 24  # images per montage
-    baseline: Path | None = None  # findings listed there are known: reported as suppressed, not gated on
+    # `audit baseline create` file: findings it lists are known, reported as suppressed and not gated on. Not
+    # `baseline`: that name is the human-baseline analyser's settings table.
+    baseline_file: Path | None = None
     # Per-analyser settings, e.g. {"duplicates": {"near_threshold": 0.9}, "quality": {"dark_max": 20}}.
     analysers: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_source: str | None = None
@@ -49,7 +51,7 @@ class Config:
         return self.analysers.get(analyser, {}).get(key, default)
 
 
-_PATH_FIELDS = {"root", "out", "cache_dir", "baseline"}
+_PATH_FIELDS = {"root", "out", "cache_dir", "baseline_file"}
 _LIST_FIELDS = {"only", "skip", "fail_on"}
 _INT_FIELDS = {"jobs", "sample", "seed", "tsne_max", "montage_max"}
 _BOOL_FIELDS = {"use_cache", "quiet", "force"}

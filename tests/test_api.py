@@ -89,11 +89,13 @@ def test_make_config_reads_the_file_then_the_keywords(tmp_path):
     from dataset_audit.api import make_config
 
     config_file = tmp_path / "audit.toml"
-    config_file.write_text('baseline = "accepted.json"\njobs = 3\nlabel-col = "y"\n[quality]\ndark_max = 9\n')
+    config_file.write_text('baseline-file = "accepted.json"\njobs = 3\nlabel-col = "y"\n[quality]\ndark_max = 9\n'
+                           '[baseline]\nimages = 30\n')  # the human-baseline analyser's table is another thing
     config = make_config(config_file, settings={"quality": {"bright_min": 250}}, jobs=1, no_cache=True)
-    assert config.baseline == Path("accepted.json") and config.label_col == "y"
+    assert config.baseline_file == Path("accepted.json") and config.label_col == "y"
     assert config.jobs == 1 and config.use_cache is False
     assert config.analysers["quality"] == {"dark_max": 9, "bright_min": 250}
+    assert config.analysers["baseline"] == {"images": 30}
 
 
 def test_cli_defaults_do_not_override_the_config_file(tmp_path, monkeypatch):

@@ -51,8 +51,8 @@ def test_baseline_suppresses_exactly_the_known_findings(accepted, tmp_path):
     assert known >= 4  # missing, empty, truncated, the exact copy
     assert document["findings"] == []
     assert document["baseline"]["known_count"] == known and document["baseline"]["resolved"] == []
-    assert document["metrics"]["baseline.new_count"] == 0
-    assert [g["expr"] for g in document["gates"]] == ["baseline.new_count>0"]
+    assert document["metrics"]["findings.new_count"] == 0
+    assert [g["expr"] for g in document["gates"]] == ["findings.new_count>0"]
     assert f"{known} known finding(s) suppressed" in " ".join(output.split())
     assert f"{known} known finding(s) are left out of this report" in (tmp_path / "again" / "report.html").read_text()
 
@@ -69,7 +69,7 @@ def test_a_new_finding_fails_the_run_and_is_the_only_one_reported(accepted, tmp_
     document = findings(tmp_path / "grown")
     assert [f["paths"] for f in document["findings"]] == [["images/new_truncated.jpg"]]
     assert document["baseline"]["known_count"] == len(accepted["first"]["findings"])
-    assert document["metrics"]["baseline.new_count"] == 1
+    assert document["metrics"]["findings.new_count"] == 1
     assert "images/new_truncated.jpg" in junit.read_text()  # the failing gate names the new finding
 
 

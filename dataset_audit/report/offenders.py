@@ -10,7 +10,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def metric_owner(metric: str) -> str | None:
-    """The analyser that computes `metric` (None for baseline.* metrics, which come from the baseline)."""
+    """The analyser that computes `metric` (None for findings.* metrics, which come from the baseline)."""
     return next((a.name for a in REGISTRY if metric in a.metrics), None)
 
 
@@ -23,9 +23,9 @@ def _words(name: str) -> set[str]:
 
 
 def findings_behind(result: AuditResult, metric: str) -> list[Finding]:
-    """The findings behind a metric: its analyser's (the new ones for baseline.*), those whose kind shares a word
+    """The findings behind a metric: its analyser's (the new ones for findings.*), those whose kind shares a word
     with the metric first (`unreadable` for integrity.unreadable_count), then most severe and largest first."""
-    if metric.startswith("baseline.") and result.baseline is not None:
+    if metric.startswith("findings.") and result.baseline is not None:
         chosen = list(result.baseline.new)
     else:
         owner = metric_owner(metric)
