@@ -1,5 +1,5 @@
-"""Baselines: `audit baseline create` accepts today's findings; `audit run --baseline` suppresses exactly those,
-gates on a new one, and lists the accepted findings that no longer occur."""
+"""Baselines of accepted findings: `audit baseline create` accepts today's findings; `audit run --baseline`
+suppresses exactly those, gates on a new one, and lists the accepted findings that no longer occur."""
 
 from __future__ import annotations
 
