@@ -34,6 +34,6 @@ sample-data: install
 clean:
 	rm -rf $(VENV) audit-report .pytest_cache
 
-# Rewrite README.md's generated parts, the CLI reference and the metric list (tests/test_docs.py checks them).
+# Rewrite README.md's generated blocks (metric list, settings reference) from the code (tests/test_docs.py checks them).
 readme: install
-	$(BIN)/python -m dataset_audit.cli_docs README.md
+	$(BIN)/python -m dataset_audit.docs README.md

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cifar import ROOT, cifar10_folder  # noqa: E402
 
-from dataset_audit import neardup  # noqa: E402
+from dataset_audit import graph_groups, hamming_search  # noqa: E402
 
 HASHES = 1_000_000
 PLANTED = 5_000
@@ -48,8 +48,8 @@ def bench_hashes(report: dict) -> None:
     times = []
     while True:
         started = time.perf_counter()
-        pairs = neardup.hamming_pairs(hashes, neardup.DEFAULT_RADIUS)
-        groups = neardup.group_members(neardup.connected_groups(len(hashes), pairs.left, pairs.right))
+        pairs = hamming_search.hamming_pairs(hashes, hamming_search.DEFAULT_RADIUS)
+        groups = graph_groups.group_members(graph_groups.connected_groups(len(hashes), pairs.left, pairs.right))
         times.append(time.perf_counter() - started)
         if len(times) == 3 or times[0] > REPEAT_IF_UNDER_S:
             break
@@ -57,7 +57,7 @@ def bench_hashes(report: dict) -> None:
     report["duplicates_1m_hash_runs"] = len(times)
     report["duplicates_1m_hash_pairs"] = len(pairs)
     report["duplicates_1m_hash_groups"] = len(groups)
-    print(f"  1,000,000 hashes, radius {neardup.DEFAULT_RADIUS}: {report['duplicates_1m_hash_search_s']} s "
+    print(f"  1,000,000 hashes, radius {hamming_search.DEFAULT_RADIUS}: {report['duplicates_1m_hash_search_s']} s "
           f"({'median of 3' if len(times) == 3 else 'one run'}), {len(pairs):,} edges, {len(groups):,} groups",
           flush=True)
 
@@ -84,13 +84,14 @@ def bench_dataset(report: dict, name: str, source: Path, label_col: str | None, 
     from dataset_audit.analysers import duplicates
     from dataset_audit.config import Config
     from dataset_audit.model import AuditInput
+    from dataset_audit.pipeline import run_analyser
 
     config = Config(label_col=label_col)
     table, features = scanned(source, config)
     for setting in settings:
         config.analysers = {"duplicates": SETTINGS[setting]}
         started = time.perf_counter()
-        section = duplicates.run(AuditInput(table=table, features=features, config=config))
+        section = run_analyser(duplicates.ANALYSER, AuditInput(table=table, features=features, config=config))
         seconds = time.perf_counter() - started
         near = [f for f in section.findings if f.kind == "near_duplicate"]
         figures = {
@@ -110,15 +111,15 @@ def bench_dataset(report: dict, name: str, source: Path, label_col: str | None, 
 def bench_thumbnail_search_recall(report: dict, queries: int = 6000) -> None:
     """How often the cell-based thumbnail search returns the true nearest image (brute force over all 60,000 on
     full signatures), for all sampled queries and for those whose true ratio passes the default max_ratio."""
-    from dataset_audit import signature
-    from dataset_audit.analysers.duplicates import DEFAULTS
+    from dataset_audit import thumbnail_search
+    from dataset_audit.analysers.duplicates import SETTINGS as DUPLICATE_SETTINGS
     from dataset_audit.config import Config
 
     _, features = scanned(cifar10_folder(), Config())
     started = time.perf_counter()
-    found = signature.nearest_neighbours(features.thumbs)
+    found = thumbnail_search.nearest_neighbours(features.thumbs)
     seconds = time.perf_counter() - started
-    vectors = signature.signatures(features.thumbs)
+    vectors = thumbnail_search.signatures(features.thumbs)
     sample = np.random.default_rng(1).choice(len(vectors), queries, replace=False)
     nearest, ratio = np.empty(queries, dtype=np.int64), np.empty(queries, dtype=np.float32)
     for lo in range(0, queries, 1000):
@@ -129,7 +130,7 @@ def bench_thumbnail_search_recall(report: dict, queries: int = 6000) -> None:
         nearest[lo:lo + 1000] = np.argmin(squared, axis=1)
         ratio[lo:lo + 1000] = np.sqrt(np.maximum(top[:, 0], 0)) / np.sqrt(np.maximum(top[:, 9], 1e-12))
     hit = found.candidates[sample, 0] == nearest
-    matches = ratio <= DEFAULTS["max_ratio"]
+    matches = ratio <= next(s.default for s in DUPLICATE_SETTINGS if s.name == "max_ratio")
     report["duplicates_thumbnail_search"] = {
         "seconds": round(seconds, 2), "queries": queries, "recall_at_1": round(float(hit.mean()), 3),
         "ratio_matches": int(matches.sum()), "recall_at_1_on_ratio_matches": round(float(hit[matches].mean()), 3)}

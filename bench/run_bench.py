@@ -1,6 +1,7 @@
 """`make bench`: real-data figures. Prints wall time, images/s and peak memory of whole `audit run` processes on
 CIFAR-10 (the 10,000 test JPEGs, then all 60,000) and the MNIST test set, per-stage seconds from findings.json, and
-the duplicate search (1,000,000 synthetic hashes; CIFAR-10 and MNIST against plain pHash). Results also go to
+the duplicate search (1,000,000 synthetic hashes; CIFAR-10 and MNIST against plain pHash). The table goes to the
+committed bench/RESULTS.md (README.md quotes it: `make readme` copies it in), the raw figures to
 bench/results/latest.json.
 
 Peak memory is the largest sum of resident memory over the audit process and its workers, sampled every 50 ms.
@@ -27,6 +28,7 @@ from mnist import mnist_test_csv  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 AUDIT = Path(sys.executable).with_name("audit")
 RESULTS = ROOT / "bench" / "results"
+RESULTS_TABLE = ROOT / "bench" / "RESULTS.md"
 BENCH_METRICS = ("duplicates.near_count", "duplicates.conflicting_label_groups", "leakage.cross_split_rate",
                  "embedding.label_disagreement_count", "embedding.outlier_count")
 
@@ -143,10 +145,22 @@ def main() -> None:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
-    _print_summary(report)
+    rows = _summary_rows(report)
+    print("\n== dataset-audit benchmark (CIFAR-10 and MNIST, this machine) ==")
+    print("\n".join(f"{label:<36}: {text}" for label, text in rows))
+    RESULTS_TABLE.write_text(results_markdown(rows, report))
+    print(f"\nTable written to {RESULTS_TABLE.relative_to(ROOT)} (commit it; `make readme` copies it into README.md)")
 
 
-def _print_summary(report: dict) -> None:
+def results_markdown(rows: list[tuple[str, str]], report: dict) -> str:
+    when = time.strftime("%Y-%m-%d", time.gmtime())
+    lines = [f"Measured by `make bench` on {when}, {report['machine']['cores']} cores "
+             f"(wall times on a shared machine vary by ~15% between runs).", "", "| what | figure |", "| --- | --- |"]
+    lines += [f"| {label} | {text.replace('|', '/')} |" for label, text in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _summary_rows(report: dict) -> list[tuple[str, str]]:
     pillow = report["pillow_decode_10k"]
     cold = report["cifar10_test_10k"]["cold"]
     warm = report["cifar10_test_10k"]["warm"]
@@ -172,8 +186,7 @@ def _print_summary(report: dict) -> None:
         ("MNIST 10k metrics", str(digits["metrics"])),
     ]
     rows += [(key, str(value)) for key, value in report.items() if key.startswith("duplicates_")]
-    print("\n== dataset-audit benchmark (CIFAR-10 and MNIST, this machine) ==")
-    print("\n".join(f"{label:<36}: {text}" for label, text in rows))
+    return rows
 
 
 if __name__ == "__main__":

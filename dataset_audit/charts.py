@@ -39,3 +39,68 @@ def histogram_trace(values: np.ndarray, bins: int = 40, log_x: bool = False, nam
     if name is not None:
         trace["name"] = name
     return trace
+
+
+# Presentation choices live here, not in analysers: colours, hover texts, marker sizes.
+THRESHOLD_LINE = {"color": "#d62728", "dash": "dash", "width": 1.5}
+POINT_COLOUR = "#4c78a8"
+
+
+def bar_chart(title: str, categories: list, values: list, value_axis: str, category_axis: str = "",
+              shares: list[float] | None = None, horizontal: bool = False, value_range: list[float] | None = None,
+              caption: str = "") -> Chart:
+    """Bars per category (classes, columns); `shares` adds each bar's share of the total to its hover text."""
+    trace: dict = {"type": "bar", "x": list(values), "y": [str(c) for c in categories], "orientation": "h"} \
+        if horizontal else {"type": "bar", "x": [str(c) for c in categories], "y": list(values)}
+    unit = value_axis.split(" (")[0]
+    if shares is not None:
+        trace["text"] = [f"{s:.1%}" for s in shares]
+        trace["hovertemplate"] = "%{x}: %{y} " + unit + " (%{text})<extra></extra>"
+        trace["textposition"] = "none"
+    value = {"title": {"text": value_axis}, **({"range": value_range} if value_range else {})}
+    category = {"title": {"text": category_axis}, "type": "category", "automargin": True}
+    layout = {"xaxis": value, "yaxis": category, "height": 120 + 22 * len(categories)} if horizontal \
+        else {"xaxis": category, "yaxis": value}
+    return Chart(title=title, traces=[trace], layout=layout, caption=caption)
+
+
+def grouped_bar_chart(title: str, categories: list, series: dict[str, list], value_axis: str,
+                      caption: str = "") -> Chart:
+    """One bar per (category, series), series side by side: rows per class and split, say."""
+    traces = [{"type": "bar", "name": name, "x": [str(c) for c in categories], "y": list(values)}
+              for name, values in series.items()]
+    return Chart(title=title, traces=traces, caption=caption,
+                 layout={"barmode": "group", "xaxis": {"type": "category"}, "yaxis": {"title": {"text": value_axis}}})
+
+
+def share_lines_chart(title: str, x: list, series: dict[str, list], x_axis: str, y_axis: str,
+                      caption: str = "", x_format: str = ".3g") -> Chart:
+    """One line per group (a class, say) of shares over shared x bins."""
+    traces = [{"type": "scatter", "mode": "lines", "name": name, "x": x, "y": list(y),
+               "hovertemplate": f"{name}: " + "%{x:" + x_format + "}: %{y:.1%}<extra></extra>"}
+              for name, y in series.items()]
+    return Chart(title=title, traces=traces, caption=caption,
+                 layout={"xaxis": {"title": {"text": x_axis}}, "yaxis": {"title": {"text": y_axis},
+                                                                     "tickformat": ".0%"}})
+
+
+def counted_points_chart(title: str, x: list, y: list, counts: list[int], x_axis: str, y_axis: str,
+                         caption: str = "") -> Chart:
+    """Distinct (x, y) points whose marker area grows with how many images share them."""
+    counts_array = np.asarray(counts, dtype=np.float64)
+    size = 6 + 24 * np.sqrt(counts_array / max(counts_array.max(), 1))
+    trace = {"type": "scatter", "mode": "markers", "x": list(x), "y": list(y),
+             "marker": {"size": size.round(1).tolist(), "color": POINT_COLOUR, "opacity": 0.7},
+             "text": [f"{int(c)} images" for c in counts], "hovertemplate": "%{x}x%{y}: %{text}<extra></extra>"}
+    return Chart(title=title, traces=[trace], caption=caption,
+                 layout={"xaxis": {"title": {"text": x_axis}}, "yaxis": {"title": {"text": y_axis}}})
+
+
+def threshold_histogram(title: str, values: np.ndarray, axis: str, thresholds: list[float], log_x: bool = False,
+                        caption: str = "") -> Chart:
+    """A histogram with a dashed line at each threshold (lines outside a log axis's domain are left out)."""
+    chart = histogram(title, values, axis, bins=50, log_x=log_x, caption=caption)
+    chart.layout["shapes"] = [{"type": "line", "x0": v, "x1": v, "y0": 0, "y1": 1, "yref": "paper",
+                               "line": THRESHOLD_LINE}
+                              for v in thresholds if np.isfinite(v) and (v > 0 or not log_x)]
+    return chart

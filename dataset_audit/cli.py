@@ -136,7 +136,7 @@ def _print_outcome(report: AuditReport, config: Config, output_format: OutputFor
     else:
         if not config.quiet:
             print_sections(result.table.source, len(result.table), result.sections)
-        print_gates(result.gates)
+        print_gates(result.gates, not_computed=result.not_computed)
     if result.baseline is not None:
         baseline = result.baseline
         plain(f"Baseline {baseline.path}: {len(baseline.known):,} known finding(s) suppressed, {len(baseline.new):,} "
@@ -243,12 +243,17 @@ def _print_notes(table) -> None:
         note(message)
 
 
+def _with_needs(analyser, metric: str) -> str:
+    extra = analyser.metrics[metric].needs
+    return analyser.metrics[metric].meaning + (f" (needs {', '.join(extra)})" if extra else "")
+
+
 def metrics_markdown() -> str:
     """The metric list as a Markdown table (README.md's copy is checked against this by a test)."""
     lines = ["| metric | analyser | meaning |", "| --- | --- | --- |"]
     for analyser in REGISTRY:
-        for name, meaning in analyser.metrics.items():
-            lines.append(f"| `{name}` | {analyser.name} | {meaning} |")
+        for name in analyser.metrics:
+            lines.append(f"| `{name}` | {analyser.name} | {_with_needs(analyser, name)} |")
     for name, meaning in BASELINE_METRICS.items():
         lines.append(f"| `{name}` | (--baseline) | {meaning} |")
     return "\n".join(lines)
@@ -273,7 +278,7 @@ def metrics_command(
     table.add_column("metric", no_wrap=True)
     table.add_column("analyser")
     table.add_column("meaning")
-    rows = [(name, a.name, meaning) for a in REGISTRY for name, meaning in a.metrics.items()]
+    rows = [(name, a.name, _with_needs(a, name)) for a in REGISTRY for name in a.metrics]
     rows += [(name, "(--baseline)", meaning) for name, meaning in BASELINE_METRICS.items()]
     for name, owner, meaning in rows:
         table.add_row(Text(name), owner, Text(meaning))
@@ -289,8 +294,8 @@ def analysers_command() -> None:
       audit analysers
     """
     for analyser in REGISTRY:
-        kind = "images" if analyser.needs_images else "table"
-        plain(f"{analyser.name:<16} {kind:<7} {analyser.title}")
+        needs = ", ".join(analyser.needs) or "a table"
+        plain(f"{analyser.name:<16} {analyser.title:<32} needs: {needs}")
 
 
 register_commands(app)

@@ -1,17 +1,8 @@
-"""README.md's generated parts: the CLI reference (from the commands themselves) and the metric list.
-
-`make readme` runs `python -m dataset_audit.cli_docs README.md`; tests/test_docs.py fails when README is stale.
-"""
+"""README.md's CLI reference, generated from the commands themselves (docs.py puts it in README: `make readme`)."""
 
 from __future__ import annotations
 
-import re
-import sys
-from pathlib import Path
-
 import typer
-
-BLOCKS = ("cli", "metrics")
 
 
 def _markdown_text(text: str) -> str:
@@ -78,27 +69,3 @@ def cli_reference_markdown() -> str:
                                              if (record := param.get_help_record(root_context))), ""]
     walk(root, root_context, "audit")
     return "\n".join(lines).rstrip("\n")
-
-
-def generated_blocks() -> dict[str, str]:
-    from .cli import metrics_markdown
-
-    return {"cli": cli_reference_markdown(), "metrics": metrics_markdown()}
-
-
-def update_readme(path: Path) -> bool:
-    """Rewrite the generated blocks of README.md in place; True when something changed."""
-    text = original = path.read_text(encoding="utf-8")
-    for name, content in generated_blocks().items():
-        pattern = re.compile(rf"<!-- {name}:start -->\n.*?<!-- {name}:end -->", re.S)
-        if not pattern.search(text):
-            raise SystemExit(f"{path} has no <!-- {name}:start --> ... <!-- {name}:end --> block")
-        text = pattern.sub(lambda _, c=content, n=name: f"<!-- {n}:start -->\n{c}\n<!-- {n}:end -->", text)
-    if text != original:
-        path.write_text(text, encoding="utf-8")
-    return text != original
-
-
-if __name__ == "__main__":
-    changed = update_readme(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md"))
-    print("README.md updated" if changed else "README.md already up to date")

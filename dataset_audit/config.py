@@ -46,10 +46,6 @@ class Config:
     analysers: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_source: str | None = None
 
-    def option(self, analyser: str, key: str, default: Any) -> Any:
-        """A per-analyser setting from the config file, or the default the analyser passes."""
-        return self.analysers.get(analyser, {}).get(key, default)
-
 
 _PATH_FIELDS = {"root", "out", "cache_dir", "baseline_file"}
 _LIST_FIELDS = {"only", "skip", "fail_on"}

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from .config import Config
 from .errors import AuditUsageError
 
-IMAGE_EXTENSIONS = {
-    ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jfif",
-}
+# Every extension of a format Pillow can open, less containers of non-image data and vector documents that merely
+# have a Pillow stub or need an external program (.h5, .grib, .mpg, .eps, .wmf, ...).
+NOT_IMAGE_FORMATS = frozenset({"BUFR", "GRIB", "HDF5", "MPEG", "EPS", "WMF", "FITS"})
+IMAGE_EXTENSIONS = frozenset(ext for ext, fmt in Image.registered_extensions().items()
+                             if fmt in Image.OPEN and fmt not in NOT_IMAGE_FORMATS)
 SPLIT_FOLDERS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
                  "dev": "val", "test": "test", "testing": "test"}
 DELIMITER_CANDIDATES = [",", ";", "\t", "|"]

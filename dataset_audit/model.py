@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .settings import Setting, SettingValues
+
 if TYPE_CHECKING:
+    from .analysers._tabular import ColumnProfile
     from .config import Config
     from .dataset import Table
     from .scan.features import Features
@@ -130,22 +133,71 @@ class Section:
     error: str | None = None  # traceback summary when the analyser raised
 
 
+# What an analyser (or one of its metrics) can need. The pipeline checks these before running it and skips it, or
+# leaves the metric "not computed", with the reason given here.
+NEEDS = {
+    "images": "images were not scanned",
+    "decoded": "no image could be decoded",
+    "labels": "no labels (pass --label-col, or a label column with values)",
+    "split": "no split column (pass --split-col, or a column named 'split')",
+}
+
+
 @dataclass
 class AuditInput:
-    """Everything an analyser may look at. Analysers never open images or write files."""
+    """Everything an analyser may look at. Analysers never open images or write files.
+
+    settings: this analyser's settings (declared defaults overlaid with the config file), set by the pipeline.
+    profiles: one ColumnProfile per table column, computed once by the pipeline and shared by the table analysers.
+    """
 
     table: Table
     features: Features | None  # None in tabular-only mode
     config: Config
+    settings: SettingValues = field(default_factory=lambda: SettingValues({}))
+    profiles: dict[str, ColumnProfile] | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric's one-line meaning, and what it needs beyond its analyser's needs (it is "not computed" without)."""
+
+    meaning: str
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Analyser:
-    """One registered analyser: a pure function of AuditInput -> Section, plus the metrics it defines."""
+    """One registered analyser: a pure function of AuditInput -> Section, declared in one place.
+
+    metrics: name -> one-line meaning, or a Metric when the metric needs more than the analyser (labels, say).
+    needs: what must be there for the analyser to run (keys of NEEDS); the pipeline skips it with one uniform
+    reason otherwise. settings: its `[tool.dataset-audit.<name>]` keys, typed, with defaults and meanings.
+    uses_profiles: it reads AuditInput.profiles (the pipeline computes them once for all such analysers).
+    """
 
     name: str
     title: str
     run: Callable[[AuditInput], Section]
-    metrics: dict[str, str]  # metric name -> one-line meaning
-    needs_images: bool = True
-    settings: tuple[str, ...] = ()  # keys its [tool.dataset-audit.<name>] table may set (anything else is a typo)
+    metrics: dict[str, str | Metric]
+    needs: tuple[str, ...] = ("images", "decoded")
+    settings: tuple[Setting, ...] = ()
+    uses_profiles: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [n for n in self.needs if n not in NEEDS]
+        metrics = {name: m if isinstance(m, Metric) else Metric(m) for name, m in self.metrics.items()}
+        unknown += [n for m in metrics.values() for n in m.needs if n not in NEEDS]
+        if unknown:
+            raise ValueError(f"analyser {self.name!r}: unknown needs {unknown} (known: {', '.join(NEEDS)})")
+        names = [s.name for s in self.settings]
+        if len(names) != len(set(names)):
+            raise ValueError(f"analyser {self.name!r} declares a setting twice")
+        object.__setattr__(self, "metrics", metrics)
+
+    @property
+    def needs_images(self) -> bool:
+        return "images" in self.needs or "decoded" in self.needs
+
+    def metric_needs(self, metric: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.needs + self.metrics[metric].needs))

@@ -5,19 +5,21 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from . import __version__
-from .analysers import REGISTRY, metric_catalogue
+from . import __version__, settings
+from .analysers import REGISTRY
+from .analysers._tabular import profile_table
 from .baseline import BASELINE_METRICS, BaselineOutcome
 from .config import Config
 from .dataset import Table
 from .errors import AuditUsageError
 from .finding_ids import assign_ids
 from .gates import Gate, GateResult, evaluate, parse_gate
-from .model import Analyser, AuditInput, Finding, Section
+from .model import NEEDS, Analyser, AuditInput, Finding, Section
 from .scan import Features, scan_images
 from .scan.runner import ProgressCallback
+from .settings import SettingValues
 
 ProgressFactory = Callable[[str, int], ProgressCallback]
 
@@ -34,6 +36,8 @@ class AuditResult:
     tool_version: str = __version__
     timings: dict[str, float] = field(default_factory=dict)
     baseline: BaselineOutcome | None = None  # set when findings were compared with a --baseline file
+    # Metrics an analyser defines but could not compute, with why ("no labels ..."); a gate on one fails.
+    not_computed: dict[str, str] = field(default_factory=dict)
 
     @property
     def findings(self) -> list[Finding]:
@@ -50,43 +54,69 @@ def select_analysers(config: Config, registry: list[Analyser] = REGISTRY) -> lis
         unknown = [n for n in chosen if n not in names]
         if unknown:
             raise AuditUsageError(f"{option}: unknown analyser(s) {', '.join(unknown)}. Known: {', '.join(names)}")
+    return [a for a in registry if (not config.only or a.name in config.only) and a.name not in config.skip]
+
+
+def resolve_settings(config: Config, registry: list[Analyser] = REGISTRY) -> dict[str, SettingValues]:
+    """Every analyser's settings, checked: an unknown table or key, or a value of the wrong type, is a usage error.
+    All analysers are checked, selected or not, so a typo in a config file never waits for the day it is used."""
+    names = [a.name for a in registry]
     where = config.config_source or "config"
     unknown_tables = sorted(set(config.analysers) - set(names))
     if unknown_tables:
         raise AuditUsageError(f"{where}: no analyser is called {', '.join(unknown_tables)} (settings tables must be "
                               f"analyser names: {', '.join(names)})")
-    for analyser in registry:
-        unknown = sorted(set(config.analysers.get(analyser.name, {})) - set(analyser.settings))
-        if unknown:
-            known = ", ".join(analyser.settings) or "none"
-            raise AuditUsageError(f"{where}: [{analyser.name}] has no setting {', '.join(unknown)} (known: {known})")
-    return [a for a in registry if (not config.only or a.name in config.only) and a.name not in config.skip]
+    return {a.name: settings.resolve(a.settings, config.analysers.get(a.name, {}), f"{where}: [{a.name}]")
+            for a in registry}
 
 
-def parse_gates(config: Config) -> list[Gate]:
-    catalogue = metric_catalogue() | BASELINE_METRICS
+def missing_needs(needs: tuple[str, ...], table: Table, features: Features | None) -> str | None:
+    """Why `needs` are not met (the first missing one), or None when they are."""
+    for need in needs:
+        if need in ("images", "decoded") and features is None:
+            return "tabular-only audit: no image path column" if table.tabular_only else NEEDS["images"]
+        if need == "decoded" and features is not None and not features.ok.any():
+            return NEEDS["decoded"]
+        if need == "labels":
+            labels = table.labels()
+            if labels is None:
+                return NEEDS["labels"]
+            if not any(labels):
+                return f"the label column {table.label_col!r} is empty in every row"
+        if need == "split" and table.split_col is None:
+            return NEEDS["split"]
+    return None
+def parse_gates(config: Config, registry: list[Analyser] = REGISTRY) -> list[Gate]:
+    catalogue = {name: metric.meaning for analyser in registry for name, metric in analyser.metrics.items()}
+    catalogue |= BASELINE_METRICS
     return [parse_gate(expr, catalogue) for expr in config.fail_on]
 
 
-def run_audit(table: Table, config: Config, progress: ProgressFactory | None = None) -> AuditResult:
+def run_audit(table: Table, config: Config, progress: ProgressFactory | None = None,
+              registry: list[Analyser] = REGISTRY) -> AuditResult:
+    """The whole run. `registry` is the analysers to choose from (tests pass their own)."""
     started = time.perf_counter()
-    gates = parse_gates(config)  # fail on a bad gate before the long scan
-    analysers = select_analysers(config)
+    gates = parse_gates(config, registry)  # fail on a bad gate or setting before the long scan
+    settings_by_name = resolve_settings(config, registry)
+    analysers = select_analysers(config, registry)
     timings: dict[str, float] = {}
     features: Features | None = None
-    wants_images = any(a.needs_images for a in analysers)
-    if not table.tabular_only and wants_images:
+    if not table.tabular_only and any(a.needs_images for a in analysers):
         paths = table.resolved_paths()
         callback = progress("Scanning images", len(set(map(str, paths)))) if progress else None
         features = scan_images(paths, jobs=config.jobs, cache_dir=config.cache_dir if config.use_cache else None,
                                progress=callback)
         timings["scan"] = features.stats.seconds
-    data = AuditInput(table=table, features=features, config=config)
+    profiles = profile_table(table) if any(a.uses_profiles for a in analysers) else None
     sections = []
+    not_computed: dict[str, str] = {}
     advance = progress("Analysing", len(analysers)) if progress else None
     for analyser in analysers:
         t0 = time.perf_counter()
-        section = _run_one(analyser, data)
+        data = AuditInput(table=table, features=features, config=config, settings=settings_by_name[analyser.name],
+                          profiles=profiles)
+        section = run_analyser(analyser, data)
+        not_computed.update(_drop_uncomputable(analyser, section, table, features))
         sections.append(section)
         timings[f"analyse.{analyser.name}"] = time.perf_counter() - t0
         timings.update({f"analyse.{analyser.name}.{step}": s for step, s in section.timings.items()})
@@ -97,16 +127,25 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
     metrics = {k: v for s in sections for k, v in s.metrics.items()}
     results = [evaluate(g, metrics) for g in gates]
     return AuditResult(table=table, features=features, sections=sections, metrics=metrics, gates=results,
-                       config=config, seconds=time.perf_counter() - started, timings=timings)
+                       config=config, seconds=time.perf_counter() - started, timings=timings,
+                       not_computed=not_computed)
 
 
-def _run_one(analyser: Analyser, data: AuditInput) -> Section:
-    if analyser.needs_images and data.features is None:
-        reason = ("tabular-only audit: no image path column" if data.table.tabular_only
-                  else "images were not scanned")
+def run_analyser(analyser: Analyser, data: AuditInput) -> Section:
+    """One analyser as the pipeline runs it: needs checked, an exception turned into an error finding. Settings and
+    column profiles are filled in from data.config and data.table when the caller (a test, a tool) left them out."""
+    if not data.settings and analyser.settings:
+        data = replace(data, settings=resolve_settings(data.config, [analyser])[analyser.name])
+    if data.profiles is None and analyser.uses_profiles:
+        data = replace(data, profiles=profile_table(data.table))
+    reason = missing_needs(analyser.needs, data.table, data.features)
+    if reason is not None:
         return Section(name=analyser.name, title=analyser.title, skipped=reason)
     try:
         section = analyser.run(data)
+        undeclared = sorted(set(section.metrics) - set(analyser.metrics))
+        if undeclared:  # a gate could not name it, and README would not list it
+            raise ValueError(f"set undeclared metrics: {', '.join(undeclared)}")
     except Exception as exc:  # noqa: BLE001 - one failing analyser must not sink the audit
         detail = traceback.format_exc(limit=6)
         section = Section(name=analyser.name, title=analyser.title, error=f"{type(exc).__name__}: {exc}")
@@ -116,6 +155,22 @@ def _run_one(analyser: Analyser, data: AuditInput) -> Section:
         ))
     section.name, section.title = analyser.name, section.title or analyser.title
     return section
+
+
+def _drop_uncomputable(analyser: Analyser, section: Section, table: Table,
+                       features: Features | None) -> dict[str, str]:
+    """Remove metrics whose input is absent (a conflicting-label count without labels is not 0, it is unknown) and
+    say why each declared metric is missing."""
+    reasons: dict[str, str] = {}
+    for metric in analyser.metrics:
+        why = missing_needs(analyser.metric_needs(metric), table, features)
+        if why is not None:
+            section.metrics.pop(metric, None)
+        elif metric not in section.metrics:
+            why = section.error and f"the analyser failed: {section.error}" or section.skipped or "not computed"
+        if why is not None:
+            reasons[metric] = why
+    return reasons
 
 
 def _attach_paths(sections: list[Section], table: Table) -> None:

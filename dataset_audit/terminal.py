@@ -23,7 +23,9 @@ def _table(title: str, target: Console) -> RichTable:
                      title_justify="left" if not target.is_terminal else "center")
 
 
-def print_gates(gates: list[GateResult], target: Console = console) -> None:
+def print_gates(gates: list[GateResult], target: Console = console,
+                not_computed: dict[str, str] | None = None) -> None:
+    """The gate table; a gate whose metric has no value says why (`not_computed`: metric -> reason)."""
     if not gates:
         return
     table = _table("Gates", target)
@@ -31,7 +33,8 @@ def print_gates(gates: list[GateResult], target: Console = console) -> None:
     table.add_column("value", justify="right")
     table.add_column("result")
     for g in gates:
-        value = "not computed" if g.value is None else f"{g.value:.6g}"
+        value = (f"not computed: {(not_computed or {}).get(g.gate.metric, 'no value')}" if g.value is None
+                 else f"{g.value:.6g}")
         table.add_row(escape(g.gate.expr), value, "[green]pass[/]" if g.passed else "[bold red]FAIL[/]")
     target.print(table)
 

@@ -33,6 +33,8 @@ ALLOWED_EXTRAS = {"make_sample_data.py", "__pycache__"}
 
 CLASSES = ["circle", "square", "triangle", "stripes", "blob", "star"]
 BASE_PER_CLASS = {"circle": 60, "square": 60, "triangle": 60, "stripes": 60, "blob": 60, "star": 8}
+# Base 'stripes' images drawn in grayscale: most of the class, so grayscale alone predicts the label.
+GRAY_STRIPES = 55
 SIDES = (48, 56, 64)
 SPLIT_SHARES = (("train", 0.70), ("val", 0.15), ("test", 0.15))
 
@@ -343,21 +345,27 @@ def build(rng: np.random.Generator) -> Builder:
     b = Builder(rng)
     draw = DistinctDrawer(rng)
 
-    # Base images: every class drawn procedurally; "stripes" has 10 grayscale members (and no other class has any).
+    # Base images: every class drawn procedurally; most "stripes" are grayscale (and no other class has any).
     base: dict[str, list[tuple[Row, Image.Image]]] = {c: [] for c in CLASSES}
     gray_rows: list[Row] = []
     for label in CLASSES:
         splits = split_plan(rng, BASE_PER_CLASS[label])
         for index, split in enumerate(splits):
-            gray = label == "stripes" and index < 10
-            image = draw(label, gray=True) if gray else draw(label)
+            gray = label == "stripes" and index < GRAY_STRIPES
+            # The first ten are drawn in gray levels; the others are colour drawings saved as grayscale, which draws
+            # exactly what earlier versions of this dataset drew, so every other image stays as it was.
+            image = draw(label, gray=True) if gray and index < 10 else draw(label)
+            if gray and image.mode != "L":
+                image = image.convert("L")
             row = b.add_image(image, label, split)
             base[label].append((row, image))
             if gray:
                 gray_rows.append(row)
     b.plant("grayscale", "grayscale_concentrated", gray_rows,
-            "10 grayscale (mode L) images, all in class 'stripes'; every other image is colour",
-            label="stripes", also=[])
+            f"{GRAY_STRIPES} grayscale (mode L) images, all in class 'stripes' (most of the class); every other "
+            "image is colour, so grayscale alone predicts 'stripes': a spurious correlation, like photos labelled "
+            "'old' because they happen to be black and white",
+            label="stripes", spurious_property="grayscale", also=[])
     b.plant("imbalance", "class_imbalance", [r for r, _ in base["star"]],
             "class 'star' has 8 images; the other classes have about 60-70 each", label="star")
 
@@ -534,7 +542,7 @@ def build(rng: np.random.Generator) -> Builder:
 
     # Outliers: nothing else in the dataset looks like these.
     height, width = 64, 64
-    cells = rng.integers(0, 256, size=(8, 8, 3)).astype(np.uint8)
+    cells = (rng.integers(0, 2, size=(8, 8, 3)) * 255).astype(np.uint8)  # every channel fully on or off
     checker = Image.fromarray(cells, "RGB").resize((width, height), Image.Resampling.NEAREST)
     row = b.add_image(checker, "square", "train", fmt="PNG")
     b.plant("outlier1", "outlier", [row], "mosaic of saturated random colours, labelled 'square'", label="square")

@@ -60,7 +60,7 @@ def test_end_to_end_finds_integrity_problems_by_row_and_path(dataset, tmp_path):
     assert code == 0, output
     assert (out / "report.html").is_file()
     doc = load_findings(out)
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     assert all(f["id"].startswith(f"{f['analyser']}/{f['kind']}/") for f in doc["findings"])
     assert doc["tool"]["name"] == "dataset-audit"
     assert doc["dataset"]["rows"] == 12 + 15 + 1

@@ -12,15 +12,14 @@ from dataset_audit.errors import AuditUsageError
 
 def test_precedence(tmp_path):
     (tmp_path / "audit.toml").write_text(
-        'label-col = "y"\njobs = 3\nfail_on = ["balance.imbalance_ratio>5"]\n[duplicates]\nnear_threshold = 0.9\n')
+        'label-col = "y"\njobs = 3\nfail_on = ["balance.imbalance_ratio>5"]\n[duplicates]\nmax_ratio = 0.7\n')
     found = find_config_file(tmp_path)
     settings = read_config_file(found)
     config = build_config(settings, {"jobs": 1, "label_col": None, "fail_on": []})
     assert config.label_col == "y"  # from the file
     assert config.jobs == 1  # command line wins
     assert config.fail_on == ["balance.imbalance_ratio>5"]  # empty CLI list keeps the file's
-    assert config.option("duplicates", "near_threshold", 0.5) == 0.9
-    assert config.option("quality", "dark_max", 12) == 12  # default
+    assert config.analysers == {"duplicates": {"max_ratio": 0.7}}  # checked and typed by tests/test_settings.py
     assert build_config({}, {}).jobs == 0
 
 

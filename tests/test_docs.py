@@ -9,17 +9,19 @@ import pytest
 from typer.testing import CliRunner
 
 from dataset_audit import __version__
-from dataset_audit.cli import app, metrics_markdown
-from dataset_audit.cli_docs import cli_reference_markdown
+from dataset_audit.cli import app
+from dataset_audit.docs import BLOCKS, block_pattern
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_metric_list_matches_the_registry():
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_readme_generated_blocks_match_the_code(name):
+    """The metric list and the settings reference come from the analysers' declarations (`make readme`)."""
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- metrics:start -->\n(.*)\n<!-- metrics:end -->", readme, re.S)
-    assert block, "README.md lost its metrics markers"
-    assert block.group(1) == metrics_markdown(), "README metrics are stale: paste `audit metrics --markdown`"
+    block = block_pattern(name).search(readme)
+    assert block, f"README.md lost its {name} markers"
+    assert block.group(1) == BLOCKS[name](), f"README's {name} block is stale: run `make readme`"
 
 
 def test_readme_setup_commands_are_make_targets():
@@ -30,13 +32,6 @@ def test_readme_setup_commands_are_make_targets():
         assert re.search(rf"^{target}:", makefile, re.M)
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
-
-
-def test_readme_cli_reference_matches_the_commands():
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- cli:start -->\n(.*)\n<!-- cli:end -->", readme, re.S)
-    assert block, "README.md lost its cli markers"
-    assert block.group(1) == cli_reference_markdown(), "README CLI reference is stale: run `make readme`"
 
 
 COMMANDS = [["run"], ["metrics"], ["analysers"], ["check"], ["diff"], ["baseline"], ["baseline", "create"]]

@@ -146,6 +146,21 @@ def test_planted_outliers_and_most_mislabels_found(audit, planted):
     assert sum(r in suspicious for r in mislabelled) >= 4, (mislabelled, sorted(suspicious))
 
 
+def test_planted_grayscale_class_is_a_spurious_correlation(audit, planted):
+    entry = planted_of(planted, "grayscale_concentrated")[0]
+    found = [f for f in findings_of(audit, "bias", "spurious_correlation") if f["detail"]["property"] == "grayscale"]
+    assert found, [f["message"] for f in findings_of(audit, "bias", "spurious_correlation")]
+    assert found[0]["severity"] == "warning" and found[0]["detail"]["class"] == entry["detail"]["label"]
+    assert set(entry["rows"]) <= set(found[0]["rows"])
+    assert audit["metrics"]["bias.max_capture_score"] >= 0.8  # grayscale is a capture property
+
+
+def test_random_splits_do_not_drift_and_baseline_offers_every_class(audit):
+    assert audit["metrics"]["drift.max_split_auc"] < 0.65
+    assert "split_drift" not in {f["kind"] for f in audit["findings"] if f["severity"] == "warning"}
+    assert audit["_html"].count('class="hb-answer"') == 9  # the 6 classes, 3 variant spellings of 'circle'
+
+
 @pytest.mark.parametrize(("planted_kind", "finding_kinds"), [
     ("exact_duplicate", ("exact_duplicate",)),
     ("reencoded_duplicate", ("exact_duplicate",)),

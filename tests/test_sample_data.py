@@ -118,7 +118,8 @@ def test_labels_show_the_planted_imbalance_and_grayscale(planted: dict, rows: li
     (rare,) = entries(planted, "class_imbalance")
     assert sorted(rare["rows"]) == [i for i, label in enumerate(labels) if label == "star"]
     (gray,) = entries(planted, "grayscale_concentrated")
-    assert len(gray["rows"]) == 10 and {labels[r] for r in gray["rows"]} == {"stripes"}
+    assert {labels[r] for r in gray["rows"]} == {"stripes"}
+    assert len(gray["rows"]) >= 0.6 * labels.count("stripes")  # most of the class: grayscale predicts the label
 
 
 def test_bad_and_odd_files_decode_as_planted(planted: dict) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from ..model import Analyser
 from . import (
     balance,
+    baseline,
+    bias,
     categories,
-    classviews,
+    classes,
     columns,
+    drift,
     duplicates,
     embedding,
     integrity,
@@ -19,7 +22,7 @@ from . import (
 )
 
 
-def _build(entries: list[Analyser]) -> list[Analyser]:
+def build_registry(entries: list[Analyser]) -> list[Analyser]:
     names: set[str] = set()
     metrics: set[str] = set()
     for analyser in entries:
@@ -33,7 +36,7 @@ def _build(entries: list[Analyser]) -> list[Analyser]:
     return entries
 
 
-REGISTRY: list[Analyser] = _build([
+REGISTRY: list[Analyser] = build_registry([
     integrity.ANALYSER,
     balance.ANALYSER,
     properties.ANALYSER,
@@ -42,16 +45,19 @@ REGISTRY: list[Analyser] = _build([
     rows.ANALYSER,
     target_leakage.ANALYSER,
     quality.ANALYSER,
+    bias.ANALYSER,
     duplicates.ANALYSER,
+    drift.ANALYSER,
     pixels.ANALYSER,
-    classviews.ANALYSER,
+    classes.ANALYSER,
     embedding.ANALYSER,
+    baseline.ANALYSER,
 ])
 
 
 def metric_catalogue() -> dict[str, str]:
     """Every metric name with its one-line meaning, in registry order (README and `audit metrics` use this)."""
-    return {name: meaning for analyser in REGISTRY for name, meaning in analyser.metrics.items()}
+    return {name: metric.meaning for analyser in REGISTRY for name, metric in analyser.metrics.items()}
 
 
 def by_name() -> dict[str, Analyser]:

@@ -8,11 +8,11 @@ columns, categories and target-leakage analysers share one pass.
 from __future__ import annotations
 
 import re
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ftfy
 import numpy as np
 import pandas as pd
 
@@ -33,9 +33,6 @@ DATE_FORMATS = [
 ]
 DATE_SHAPE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?$")
 EPOCH = np.datetime64("1970-01-01", "D")
-# Character pairs that UTF-8 text decoded as Latin-1/cp1252 leaves behind ("Ã©", "â€™", "Â ").
-MOJIBAKE_HINT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
-                           "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
 
 
 @dataclass
@@ -83,23 +80,10 @@ def is_text_source(table: Table) -> bool:
         or Path(table.source).suffix == ""
 
 
-_CACHE: dict[int, tuple[weakref.ref, dict[str, ColumnProfile]]] = {}
-
-
 def profile_table(table: Table) -> dict[str, ColumnProfile]:
-    """One profile per column, computed once per frame."""
-    key = id(table.frame)
-    cached = _CACHE.get(key)
-    if cached is not None and cached[0]() is table.frame:
-        return cached[1]
-    profiles = {str(c): profile_column(table.frame[c], str(c)) for c in table.frame.columns}
-    for stale in [k for k, (ref, _) in _CACHE.items() if ref() is None]:
-        del _CACHE[stale]
-    try:
-        _CACHE[key] = (weakref.ref(table.frame), profiles)
-    except TypeError:  # an object that cannot be weakly referenced: just do not cache
-        pass
-    return profiles
+    """One profile per column. The pipeline calls this once and hands the result to every table analyser
+    (AuditInput.profiles); tests call it directly."""
+    return {str(c): profile_column(table.frame[c], str(c)) for c in table.frame.columns}
 
 
 def _is_missing_scalar(value: object) -> bool:
@@ -306,14 +290,9 @@ def format_number(value: float) -> str:
 
 
 def repair_mojibake(text: str) -> str | None:
-    """The text UTF-8 bytes meant, when `text` is those bytes decoded as cp1252/Latin-1; else None."""
-    if not MOJIBAKE_HINT.search(text):
+    """The text its author meant when `text` is UTF-8 read with the wrong codec (cp1252, Latin-1, Mac Roman, cp437,
+    cp1250, or twice), by ftfy's encoding repair; None when there is nothing to repair. Pure ASCII never is."""
+    if text.isascii():
         return None
-    for codec in ("cp1252", "latin-1"):
-        try:
-            repaired = text.encode(codec).decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            continue
-        if repaired != text:
-            return repaired
-    return None
+    repaired = ftfy.fix_encoding(text)
+    return repaired if repaired != text else None

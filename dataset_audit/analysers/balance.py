@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..charts import bar_chart, grouped_bar_chart
 from ..dataset import class_groups
-from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
+from ..model import Analyser, AuditInput, Finding, Metric, Montage, MontageItem, Section, TableBlock
 
 NAME = "balance"
 # A class is "rare" when it has fewer than this share of the mean class count.
@@ -16,17 +17,12 @@ def run(data: AuditInput) -> Section:
     table = data.table
     section = Section(name=NAME, title="Class balance")
     labels = table.labels()
-    if labels is None:
-        section.skipped = "no label column (pass --label-col)"
-        return section
+    assert labels is not None  # declared need
     groups = class_groups(labels)
     counts = Counter({cls: len(members) for cls, members in groups})
     label_rows = {cls: members.tolist() for cls, members in groups}
     empty_rows = [i for i, label in enumerate(labels) if not label]
     n = len(labels)
-    if not counts:
-        section.skipped = f"the label column {table.label_col!r} is empty in every row"
-        return section
     ordered = counts.most_common()
     largest, smallest = ordered[0][1], ordered[-1][1]
     ratio = largest / smallest
@@ -43,13 +39,8 @@ def run(data: AuditInput) -> Section:
         f"{largest:,} ({largest / n:.1%}), smallest {ordered[-1][0]!r} has {smallest:,} ({smallest / n:.1%}): "
         f"imbalance ratio {ratio:.1f}."
     )
-    section.charts.append(Chart(
-        title="Rows per class",
-        traces=[{"type": "bar", "x": [c for c, _ in ordered], "y": [k for _, k in ordered],
-                 "text": [f"{k / n:.1%}" for _, k in ordered], "hovertemplate": "%{x}: %{y} rows (%{text})<extra></extra>"}],
-        layout={"xaxis": {"title": {"text": str(table.label_col)}, "type": "category"},
-                "yaxis": {"title": {"text": "rows"}}},
-    ))
+    section.charts.append(bar_chart("Rows per class", [c for c, _ in ordered], [k for _, k in ordered], "rows",
+                                    str(table.label_col), shares=[k / n for _, k in ordered]))
     rare = [(c, k) for c, k in ordered if k < RARE_SHARE * mean]
     for cls, count in rare:
         section.findings.append(Finding(
@@ -73,12 +64,9 @@ def run(data: AuditInput) -> Section:
         per_split = Counter(zip(splits, labels, strict=True))
         split_names = sorted({s for s in splits})
         classes = [c for c, _ in ordered]
-        section.charts.append(Chart(
-            title="Rows per class and split",
-            traces=[{"type": "bar", "name": s or "(no split)", "x": classes,
-                     "y": [per_split.get((s, c), 0) for c in classes]} for s in split_names],
-            layout={"barmode": "group", "xaxis": {"type": "category"}, "yaxis": {"title": {"text": "rows"}}},
-        ))
+        section.charts.append(grouped_bar_chart(
+            "Rows per class and split", classes,
+            {s or "(no split)": [per_split.get((s, c), 0) for c in classes] for s in split_names}, "rows"))
         for c in classes:
             present = [s for s in split_names if per_split.get((s, c), 0) > 0]
             split_rows.append([c] + [per_split.get((s, c), 0) for s in split_names])
@@ -104,13 +92,13 @@ ANALYSER = Analyser(
     name=NAME,
     title="Class balance",
     run=run,
-    needs_images=False,
+    needs=("labels",),
     metrics={
         "balance.num_classes": "number of distinct non-empty labels",
         "balance.imbalance_ratio": "rows in the largest class / rows in the smallest",
         "balance.min_class_count": "rows in the smallest class",
         "balance.max_class_count": "rows in the largest class",
         "balance.unlabelled_count": "rows with an empty label",
-        "balance.classes_missing_from_a_split": "classes absent from at least one split (needs a split column)",
+        "balance.classes_missing_from_a_split": Metric("classes absent from at least one split", needs=("split",)),
     },
 )

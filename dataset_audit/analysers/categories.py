@@ -13,21 +13,21 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from ..model import Analyser, AuditInput, Finding, Section, TableBlock
-from ._tabular import LETTER_DIGIT, TOKEN, profile_table, repair_mojibake, rows_with_values
+from ..graph_groups import connected_groups
+from ..model import Analyser, AuditInput, Finding, Metric, Section, TableBlock
+from ..settings import Setting
+from ._tabular import LETTER_DIGIT, TOKEN, repair_mojibake, rows_with_values
 
 NAME = "categories"
-DEFAULTS = {
-    "max_distinct": 200,  # check a text column when it has at most this many distinct values ...
-    "max_distinct_share": 0.05,  # ... or at most this share of its rows (up to hard_max_distinct)
-    "hard_max_distinct": 1000,
-    "similarity": 0.85,  # difflib ratio between normalised spellings that counts as a variant (typos, plurals)
-}
+SETTINGS = (
+    Setting("max_distinct", 200, "check a text column when it has at most this many distinct values (or max_distinct_share)", minimum=0),
+    Setting("max_distinct_share", 0.05, "also check a text column whose distinct values are at most this share of its rows (up to hard_max_distinct)", minimum=0,
+            maximum=1),
+    Setting("hard_max_distinct", 1000, "never check a column with more distinct values than this", minimum=0),
+    Setting("similarity", 0.85, "difflib ratio between normalised spellings that counts as a variant (typos, "
+            "plurals)", minimum=0, maximum=1),
+)
 STOPWORDS = {"of", "and", "the", "for", "in", "on", "at", "to", "de", "&"}
-
-
-def _option(data: AuditInput, key: str):
-    return data.config.option(NAME, key, DEFAULTS[key])
 
 
 def normalise(value: str) -> str:
@@ -87,27 +87,6 @@ def _spelling_reasons(members: dict[str, int]) -> set[str]:
     return reasons
 
 
-class _Groups:
-    """Union-find over normalised keys, remembering why two keys were joined."""
-
-    def __init__(self, keys: list[str]) -> None:
-        self.parent = {k: k for k in keys}
-        self.reasons: dict[str, set[str]] = {k: set() for k in keys}
-
-    def find(self, key: str) -> str:
-        while self.parent[key] != key:
-            self.parent[key] = self.parent[self.parent[key]]
-            key = self.parent[key]
-        return key
-
-    def join(self, a: str, b: str, reason: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[rb] = ra
-            self.reasons[ra] |= self.reasons.pop(rb)
-        self.reasons[ra].add(reason)
-
-
 def variant_groups(counts: dict[str, int], similarity: float) -> list[tuple[dict[str, int], list[str]]]:
     """Groups of distinct values that spell one category, each as ({value: rows}, [reasons])."""
     by_key: dict[str, dict[str, int]] = {}
@@ -116,10 +95,7 @@ def variant_groups(counts: dict[str, int], similarity: float) -> list[tuple[dict
         if key:
             by_key.setdefault(key, {})[value] = count
     keys = sorted(by_key, key=lambda k: -sum(by_key[k].values()))
-    groups = _Groups(keys)
-    for key, members in by_key.items():
-        if len(members) > 1:
-            groups.reasons[key] |= _spelling_reasons(members)
+    edges: list[tuple[str, str, str]] = []  # (key, key, why they spell one category)
     # The most frequent spelling stands for its key when comparing tokens.
     shown = {k: max(by_key[k], key=by_key[k].get) for k in keys}
     matcher = SequenceMatcher(autojunk=False)
@@ -129,7 +105,7 @@ def variant_groups(counts: dict[str, int], similarity: float) -> list[tuple[dict
         for b in keys[i + 1:]:
             shorter, longer = sorted((len(a), len(b)))
             if longer - shorter <= 3 and _plural(a, b) and not _distinct_codes(shown[a], shown[b]):
-                groups.join(a, b, "singular and plural")
+                edges.append((a, b, "singular and plural"))
                 continue
             if shorter < 4 or 2 * shorter / (shorter + longer) < similarity:
                 continue
@@ -138,7 +114,7 @@ def variant_groups(counts: dict[str, int], similarity: float) -> list[tuple[dict
             matcher.set_seq1(b)
             if matcher.real_quick_ratio() >= similarity and matcher.quick_ratio() >= similarity \
                     and matcher.ratio() >= similarity and not _distinct_codes(shown[a], shown[b]):
-                groups.join(a, b, "similar spelling")
+                edges.append((a, b, "similar spelling"))
     initials: dict[str, list[str]] = {}
     for key in keys:
         for abbreviation in _initials(shown[key]):
@@ -148,24 +124,28 @@ def variant_groups(counts: dict[str, int], similarity: float) -> list[tuple[dict
         if looks_abbreviated and 2 <= len(key) <= 6 and key in initials:
             for long_key in initials[key]:
                 if long_key != key:
-                    groups.join(key, long_key, "abbreviation")
-    merged: dict[str, dict[str, int]] = {}
+                    edges.append((key, long_key, "abbreviation"))
+    index = {key: i for i, key in enumerate(keys)}
+    component = connected_groups(len(keys), np.array([index[a] for a, _, _ in edges], dtype=np.int64),
+                                 np.array([index[b] for _, b, _ in edges], dtype=np.int64))
+    merged: dict[int, dict[str, int]] = {}  # in key order: the group of the most frequent key first
+    reasons: dict[int, set[str]] = {}
     for key in keys:
-        merged.setdefault(groups.find(key), {}).update(by_key[key])
-    result = []
-    for root, members in merged.items():
-        if len(members) > 1:
-            ordered = dict(sorted(members.items(), key=lambda kv: -kv[1]))
-            result.append((ordered, sorted(groups.reasons.get(root, set()))))
-    return result
+        group = int(component[index[key]])
+        merged.setdefault(group, {}).update(by_key[key])
+        reasons.setdefault(group, set()).update(_spelling_reasons(by_key[key]) if len(by_key[key]) > 1 else ())
+    for a, _, why in edges:
+        reasons[int(component[index[a]])].add(why)
+    return [(dict(sorted(members.items(), key=lambda kv: -kv[1])), sorted(reasons[group]))
+            for group, members in merged.items() if len(members) > 1]
 
 
 def run(data: AuditInput) -> Section:
     table = data.table
     frame = table.frame
     section = Section(name=NAME, title="Inconsistent categories")
-    profiles = profile_table(table)
-    similarity = float(_option(data, "similarity"))
+    profiles = data.profiles
+    similarity = data.settings.similarity
     checked: list[str] = []
     skipped: list[str] = []
     table_rows: list[list] = []
@@ -173,9 +153,9 @@ def run(data: AuditInput) -> Section:
     for name, profile in profiles.items():
         if name == table.path_col or profile.kind != "text" or profile.distinct < 2:
             continue
-        limit = max(int(_option(data, "max_distinct")),
-                    min(int(profile.present * float(_option(data, "max_distinct_share"))),
-                        int(_option(data, "hard_max_distinct"))))
+        limit = max(data.settings.max_distinct,
+                    min(int(profile.present * data.settings.max_distinct_share),
+                        data.settings.hard_max_distinct))
         # Categories repeat: a column whose values are mostly distinct is free text or an id, not a category.
         if profile.distinct > limit or (profile.unique_share > 0.5 and name != table.label_col):
             skipped.append(name)
@@ -222,11 +202,12 @@ ANALYSER = Analyser(
     name=NAME,
     title="Inconsistent categories",
     run=run,
-    settings=tuple(DEFAULTS),
-    needs_images=False,
+    settings=SETTINGS,
+    needs=(),
+    uses_profiles=True,
     metrics={
         "categories.inconsistent_groups": "groups of values that spell one category differently ('Cat'/'cat'/'cats')",
         "categories.inconsistent_rows": "rows holding a spelling other than the most common one of its group",
-        "categories.label_inconsistent_groups": "such groups in the label column (one class split in several)",
+        "categories.label_inconsistent_groups": Metric("such groups in the label column (one class split in several)", needs=("labels",)),
     },
 )

@@ -4,38 +4,47 @@ Matches, all between rows whose image decoded:
 - same_file: two rows naming the same file (Features.file_ids); reported on their own, not as image duplicates.
 - exact: identical file bytes (byte_hash) or identical decoded pixels (pixel_hash: re-encoded, renamed, converted).
 - near: either (a) the normalised-thumbnail ratio test: d(i, j) / d(i, 10th nearest) <= `max_ratio` (see
-  dataset_audit.signature; catches re-crops, shifts, colour and contrast changes) with the distance itself at most
-  `max_distance` (in a small or sparse dataset the 10th neighbour is far and the ratio alone passes look-alikes;
-  on CIFAR-10 every ratio match was already below 0.7, on the synthetic sample three look-alikes were above), or (b)
+  dataset_audit.thumbnail_search; catches re-crops, shifts, colour and contrast changes) with the distance itself at most
+  `max_distance` (in a small or sparse dataset the 10th neighbour is far and the ratio alone passes look-alikes), or (b)
   pHash within `phash_radius` bits confirmed by the thumbnails (catches many re-crops of one shot, where the ratio
   test fails because the 10th nearest neighbour is another copy). Confirmed means a thumbnail distance of at most
   `phash_confirm_distance`, at most `phash_max_ratio` x the 10th-neighbour distance of either image, and at most
   TYPICAL_SHARE x the dataset's median nearest-neighbour distance. The two relative limits matter where pHash is
-  not selective: on MNIST (thin strokes on black) 112,000 pairs of the 10,000 test digits are within 8 bits, and
-  the absolute limit alone chained 2,752 different digits into one group; with them, the groups are small and the
-  CIFAR-10 results barely change (bench/bench_duplicates.py). phash_max_ratio = 0 turns both relative limits off.
+  not selective: on MNIST (thin strokes on black) most digits are within 8 bits of many others, and the absolute
+  limit alone chains thousands of different digits into one group; `make bench` measures both datasets with and
+  without them (bench/RESULTS.md, duplicates_* rows). phash_max_ratio = 0 turns both relative limits off.
 Matched rows are joined into connected groups. A group with several labels is also a conflicting_labels finding; a
 group with a train row and a val/test row is also a leakage finding.
 
-Settings ([tool.dataset-audit.duplicates]): max_ratio (default 0.6), max_distance (0.7), phash_radius (8),
-phash_confirm_distance (0.5), phash_max_ratio (0.8), montage_groups (40). High recall: max_ratio = 0.7,
+Settings: SETTINGS below (and README's settings reference). High recall: max_ratio = 0.7,
 phash_confirm_distance = 0.6 (more true copies, more look-alikes). Precision first: max_ratio = 0.5,
 phash_radius = 6. max_ratio = 0 and phash_radius = -1 turn near duplicates off.
 
-Growth: hashing groups O(n log n); pHash pairs by multi-index search (dataset_audit.neardup); the thumbnail
-search is linear in n for a fixed cell size (dataset_audit.signature). Nothing is quadratic in the rows.
+Growth: hashing groups O(n log n); pHash pairs by multi-index search (dataset_audit.hamming_search); the thumbnail
+search is linear in n for a fixed cell size (dataset_audit.thumbnail_search). Nothing is quadratic in the rows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import neardup, signature
-from ..model import Analyser, AuditInput, Finding, Montage, MontageItem, Section, TableBlock
+from .. import graph_groups, hamming_search, thumbnail_search
+from ..model import Analyser, AuditInput, Finding, Metric, Montage, MontageItem, Section, TableBlock
+from ..settings import Setting, SettingValues
 
 NAME = "duplicates"
-DEFAULTS = {"max_ratio": 0.6, "max_distance": 0.7, "phash_radius": 8, "phash_confirm_distance": 0.5,
-            "phash_max_ratio": 0.8, "montage_groups": 40}
+SETTINGS = (
+    Setting("max_ratio", 0.6, "a near duplicate's thumbnail distance / its 10th-nearest-neighbour distance at most "
+            "(0 turns the ratio test off)", minimum=0, maximum=1),
+    Setting("max_distance", 0.7, "a ratio-test match also needs a thumbnail distance of at most this", minimum=0),
+    Setting("phash_radius", 8, "pHash matches within this many bits are candidates (-1 turns pHash matching off)",
+            minimum=-1, maximum=64),
+    Setting("phash_confirm_distance", 0.5, "a pHash candidate is confirmed by a thumbnail distance of at most this (and phash_max_ratio)",
+            minimum=0),
+    Setting("phash_max_ratio", 0.8, "a confirmed pHash match is also at most this x either image's 10th-neighbour distance and 0.65 x the "
+            "dataset's median nearest-neighbour distance (0 turns both relative limits off)", minimum=0),
+    Setting("montage_groups", 40, "duplicate groups shown as montages", minimum=0),
+)
 TYPICAL_SHARE = 0.65  # a pHash match must be this much closer than the dataset's typical nearest neighbour
 DETAIL_PAIRS_MAX = 50  # matched pairs listed in a finding's detail
 
@@ -50,7 +59,7 @@ def _equal_value_edges(values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray
     return head[repeated], rows[repeated]
 
 
-def _near_edges(data: AuditInput, files: np.ndarray, settings: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+def _near_edges(data: AuditInput, files: np.ndarray, settings: SettingValues) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Near-duplicate pairs among the file representatives `files`: (left, right, score, how) arrays."""
     features = data.features
     assert features is not None
@@ -60,17 +69,17 @@ def _near_edges(data: AuditInput, files: np.ndarray, settings: dict) -> tuple[np
     if len(files) > 2 and (settings["max_ratio"] > 0 or (use_phash and settings["phash_max_ratio"] > 0)):
         valid = np.zeros(len(features), dtype=bool)
         valid[files] = True
-        neighbours = signature.nearest_neighbours(features.thumbs, valid)
+        neighbours = thumbnail_search.nearest_neighbours(features.thumbs, valid)
     if settings["max_ratio"] > 0 and neighbours is not None:
         left, right, score = neighbours.pairs(settings["max_ratio"])
-        close = signature.pair_distances(features.thumbs, left, right) <= settings["max_distance"]
+        close = thumbnail_search.pair_distances(features.thumbs, left, right) <= settings["max_distance"]
         left, right, score = left[close], right[close], score[close]
         lefts.append(left), rights.append(right), scores.append(score), hows.append(np.full(len(left), "thumbnail"))
     if use_phash:
         hashes = features.frame["phash"].to_numpy()[files]
-        pairs = neardup.hamming_pairs(hashes, int(settings["phash_radius"]))
+        pairs = hamming_search.hamming_pairs(hashes, int(settings["phash_radius"]))
         left, right = files[pairs.left], files[pairs.right]
-        distance = signature.pair_distances(features.thumbs, left, right)
+        distance = thumbnail_search.pair_distances(features.thumbs, left, right)
         keep = distance <= settings["phash_confirm_distance"]
         if settings["phash_max_ratio"] > 0 and neighbours is not None:
             reference = np.minimum(neighbours.reference[left], neighbours.reference[right])
@@ -84,14 +93,10 @@ def _near_edges(data: AuditInput, files: np.ndarray, settings: dict) -> tuple[np
     return np.concatenate(lefts), np.concatenate(rights), np.concatenate(scores), np.concatenate(hows)
 
 
-def _settings(data: AuditInput) -> dict:
-    return {key: type(default)(data.config.option(NAME, key, default)) for key, default in DEFAULTS.items()}
-
-
 def run(data: AuditInput) -> Section:
     features = data.features
     assert features is not None
-    settings = _settings(data)
+    settings = data.settings
     n = len(features)
     frame = features.frame
     section = Section(name=NAME, title="Duplicates and leakage")
@@ -112,7 +117,7 @@ def run(data: AuditInput) -> Section:
     pixel_left, pixel_right = _equal_value_edges(pixel_hashes, files[pixel_hashes[files] != 0])
     exact_left, exact_right = np.concatenate([byte_left, pixel_left]), np.concatenate([byte_right, pixel_right])
     exact_groups = _groups(n, exact_left, exact_right)
-    exact_component = neardup.connected_groups(n, exact_left, exact_right) if n else np.zeros(0, dtype=np.int64)
+    exact_component = graph_groups.connected_groups(n, exact_left, exact_right) if n else np.zeros(0, dtype=np.int64)
     # 3. Near copies (a match between two exact copies of one image says nothing new).
     near_left, near_right, near_score, near_how = _near_edges(data, files, settings)
     new = exact_component[near_left] != exact_component[near_right]
@@ -120,8 +125,8 @@ def run(data: AuditInput) -> Section:
     # Every kind of match together: the groups findings and leakage are about.
     all_left = np.concatenate([same_left, exact_left, near_left])
     all_right = np.concatenate([same_right, exact_right, near_right])
-    component = neardup.connected_groups(n, all_left, all_right) if n else np.zeros(0, dtype=np.int64)
-    groups = neardup.group_members(component)
+    component = graph_groups.connected_groups(n, all_left, all_right) if n else np.zeros(0, dtype=np.int64)
+    groups = graph_groups.group_members(component)
 
     rows_of_file = _rows_by_file(file_ids, ok_rows)
     for group in same_groups:
@@ -184,7 +189,7 @@ def run(data: AuditInput) -> Section:
 def _groups(n: int, left: np.ndarray, right: np.ndarray) -> list[np.ndarray]:
     if n == 0 or len(left) == 0:
         return []
-    return neardup.group_members(neardup.connected_groups(n, left, right))
+    return graph_groups.group_members(graph_groups.connected_groups(n, left, right))
 
 
 def _rows_by_file(file_ids: np.ndarray, rows: np.ndarray) -> dict[int, list[int]]:
@@ -244,7 +249,7 @@ def _leakage(section: Section, groups: list[np.ndarray], splits: list[str] | Non
     return leaked, non_train
 
 
-def _describe(section: Section, data: AuditInput, settings: dict, groups: list[np.ndarray], component: np.ndarray,
+def _describe(section: Section, data: AuditInput, settings: SettingValues, groups: list[np.ndarray], component: np.ndarray,
               near_pairs: dict, exact_groups: list[np.ndarray], same_groups: list[np.ndarray],
               splits: list[str] | None, labels: list[str] | None) -> None:
     metrics = section.metrics
@@ -265,9 +270,9 @@ def _describe(section: Section, data: AuditInput, settings: dict, groups: list[n
     ))
     section.notes.append(
         f"Near duplicates: thumbnail ratio <= {settings['max_ratio']} (distance to the match / distance to the "
-        f"{signature.RATIO_RANK}th nearest image), or pHash within {settings['phash_radius']} bits confirmed by a "
+        f"{thumbnail_search.RATIO_RANK}th nearest image), or pHash within {settings['phash_radius']} bits confirmed by a "
         f"thumbnail distance <= {settings['phash_confirm_distance']} that is also at most "
-        f"{settings['phash_max_ratio']} x either image's {signature.RATIO_RANK}th-neighbour distance and "
+        f"{settings['phash_max_ratio']} x either image's {thumbnail_search.RATIO_RANK}th-neighbour distance and "
         f"{TYPICAL_SHARE} x the median nearest-neighbour distance of this dataset. For higher recall set "
         "[tool.dataset-audit.duplicates] max_ratio = 0.7 and phash_confirm_distance = 0.6."
     )
@@ -291,7 +296,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Duplicates and leakage",
     run=run,
-    settings=tuple(DEFAULTS),
+    settings=SETTINGS,
     metrics={
         "duplicates.same_file_count": "rows naming a file that an earlier row already names",
         "duplicates.exact_count": "distinct files that are exact copies (bytes or pixels) of an earlier file",
@@ -299,8 +304,8 @@ ANALYSER = Analyser(
         "duplicates.near_count": "rows in a near-duplicate group that are not the group's first row",
         "duplicates.near_rate": "near_count / rows",
         "duplicates.group_count": "groups of rows matched by any kind of duplicate",
-        "duplicates.conflicting_label_groups": "duplicate groups whose members carry different labels",
-        "leakage.cross_split_count": "val/test rows with an exact or near duplicate in train",
-        "leakage.cross_split_rate": "cross_split_count / val+test rows",
+        "duplicates.conflicting_label_groups": Metric("duplicate groups whose members carry different labels", needs=("labels",)),
+        "leakage.cross_split_count": Metric("val/test rows with an exact or near duplicate in train", needs=("split",)),
+        "leakage.cross_split_rate": Metric("cross_split_count / val+test rows", needs=("split",)),
     },
 )

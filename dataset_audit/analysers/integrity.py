@@ -105,6 +105,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="File integrity",
     run=run,
+    needs=("images",),
     metrics={
         "integrity.missing_count": "rows whose image path does not exist (or is empty)",
         "integrity.unreadable_count": "files that exist but cannot be decoded (truncated, empty, not an image)",

@@ -5,9 +5,6 @@ follows the law of total variance: Var = E[per-image variance] + Var(per-image m
 pooled, not the mean of per-image stds (which understates it). Per-image statistics are measured by the scan at
 its working size (long side <= 256 px). Colour histograms come from the 16x16 thumbnails.
 
-Settings, `[tool.dataset-audit.pixels]`:
-- max_classes (int, default 20): classes drawn in the per-class charts (the largest ones); the table lists 50.
-
 Cost: O(n) over per-image columns, plus one bincount over the n x 768 thumbnail values.
 """
 
@@ -15,8 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..charts import share_lines_chart
 from ..dataset import class_groups
 from ..model import Analyser, AuditInput, Chart, Section, TableBlock
+from ..settings import Setting
 
 NAME = "pixels"
 CHANNELS = ("r", "g", "b")
@@ -57,18 +56,14 @@ def _per_class_distribution(title: str, values: np.ndarray, groups: list[tuple[s
     """One line per class: the share of its images in each bin (bins shared by all classes)."""
     edges = _shared_edges(values, DISTRIBUTION_BINS)
     centres = np.round((edges[:-1] + edges[1:]) / 2, 3).tolist()
-    traces = []
+    series = {}
     for cls, positions in groups[:max_classes]:
         counts, _ = np.histogram(values[positions], bins=edges)
-        traces.append({"type": "scatter", "mode": "lines", "name": str(cls), "x": centres,
-                       "y": np.round(counts / max(len(positions), 1), 4).tolist(),
-                       "hovertemplate": f"{cls}: " + "%{x:.3g}: %{y:.1%}<extra></extra>"})
+        series[str(cls)] = np.round(counts / max(len(positions), 1), 4).tolist()
     shown = min(len(groups), max_classes)
     caption = "Share of each class's images per bin." + (
         f" The {shown} largest of {len(groups)} classes are drawn." if len(groups) > shown else "")
-    return Chart(title=title, traces=traces, caption=caption,
-                 layout={"xaxis": {"title": {"text": axis}}, "yaxis": {"title": {"text": "share of class"},
-                                                                      "tickformat": ".0%"}})
+    return share_lines_chart(title, centres, series, axis, "share of class", caption=caption)
 
 
 def _colour_histograms(thumbs: np.ndarray, groups: list[tuple[str, np.ndarray]], max_classes: int) -> list[Chart]:
@@ -89,18 +84,14 @@ def _colour_histograms(thumbs: np.ndarray, groups: list[tuple[str, np.ndarray]],
         counts = np.bincount(owner * COLOUR_BINS + binned[:, :, channel_index].ravel(),
                              minlength=len(shown) * COLOUR_BINS).reshape(len(shown), COLOUR_BINS)
         shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        traces = [{"type": "scatter", "mode": "lines", "name": str(cls), "x": centres,
-                   "y": np.round(shares[i], 4).tolist(),
-                   "hovertemplate": f"{cls}: " + "%{x}: %{y:.1%}<extra></extra>"} for i, (cls, _) in enumerate(shown)]
-        charts.append(Chart(
-            title=f"{colours[channel].capitalize()} channel histogram by class", traces=traces,
+        charts.append(share_lines_chart(
+            f"{colours[channel].capitalize()} channel histogram by class", centres,
+            {str(cls): np.round(shares[i], 4).tolist() for i, (cls, _) in enumerate(shown)},
+            f"{colours[channel]} value (0-255)", "share of pixels", x_format="d",
             caption=f"Share of each class's pixels (16x16 thumbnails) in {COLOUR_BINS} bins of the {colours[channel]} "
                     "channel: classes that look alike may still differ in colour."
                     + (f" The {len(shown)} largest of {len(groups)} classes are drawn." if len(groups) > len(shown)
-                       else ""),
-            layout={"xaxis": {"title": {"text": f"{colours[channel]} value (0-255)"}},
-                    "yaxis": {"title": {"text": "share of pixels"}, "tickformat": ".0%"}},
-        ))
+                       else "")))
     return charts
 
 
@@ -109,9 +100,6 @@ def run(data: AuditInput) -> Section:
     assert features is not None
     section = Section(name=NAME, title="Pixel statistics")
     ok_rows = np.flatnonzero(features.ok)
-    if len(ok_rows) == 0:
-        section.skipped = "no image could be decoded"
-        return section
     frame = features.frame.iloc[ok_rows]
     means = frame[[f"mean_{c}" for c in CHANNELS]].to_numpy(dtype=np.float64)
     stds = frame[[f"std_{c}" for c in CHANNELS]].to_numpy(dtype=np.float64)
@@ -127,7 +115,7 @@ def run(data: AuditInput) -> Section:
                          "means), i.e. the std of all pixels pooled.")
 
     groups = _class_groups(data.table.labels(), ok_rows)
-    max_classes = int(data.config.option(NAME, "max_classes", 20))
+    max_classes = data.settings.max_classes
     rows = [["(all images)", len(ok_rows), *np.round(mean, 4).tolist(), *np.round(std, 4).tolist()]]
     for cls, positions in groups[:MAX_TABLE_CLASSES]:
         class_mean, class_std = channel_stats(means[positions], stds[positions])
@@ -154,7 +142,8 @@ ANALYSER = Analyser(
     name=NAME,
     title="Pixel statistics",
     run=run,
-    settings=("max_classes",),
+    settings=(Setting("max_classes", 20, "classes drawn in the per-class charts (the largest ones); the table "
+                      "lists 50", minimum=1),),
     metrics={
         "pixels.mean_r": "dataset mean of the red channel, 0-1 scale (for transforms.Normalize)",
         "pixels.mean_g": "dataset mean of the green channel, 0-1 scale",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..charts import histogram
-from ..model import Analyser, AuditInput, Chart, Section, TableBlock
+from ..charts import counted_points_chart, histogram
+from ..model import Analyser, AuditInput, Section, TableBlock
 
 NAME = "properties"
 
@@ -24,9 +24,6 @@ def run(data: AuditInput) -> Section:
     frame = features.frame[ok]
     n = len(frame)
     section = Section(name=NAME, title="Image properties")
-    if n == 0:
-        section.skipped = "no image could be decoded"
-        return section
     width = frame["width"].to_numpy(dtype=np.float64)
     height = frame["height"].to_numpy(dtype=np.float64)
     aspect = width / np.maximum(height, 1)
@@ -53,23 +50,13 @@ def run(data: AuditInput) -> Section:
     section.tables.append(_share_table("Colour modes (as stored)", frame["mode"].tolist(), n))
     section.tables.append(_share_table("Formats (as detected, not by extension)", frame["format"].tolist(), n))
     if distinct_sizes > 1:
-        section.charts.append(Chart(
-            title="Width and height", caption="One point per distinct size; marker area grows with the count.",
-            traces=[_size_scatter(width, height)],
-            layout={"xaxis": {"title": {"text": "width (px)"}}, "yaxis": {"title": {"text": "height (px)"}}},
-        ))
+        pairs, counts = np.unique(np.stack([width, height], axis=1), axis=0, return_counts=True)
+        section.charts.append(counted_points_chart(
+            "Width and height", pairs[:, 0].tolist(), pairs[:, 1].tolist(), counts.tolist(), "width (px)",
+            "height (px)", caption="One point per distinct size; marker area grows with the count."))
         section.charts.append(histogram("Aspect ratio", aspect, "width / height"))
     section.charts.append(histogram("File size", size_kb, "KiB", log_x=bool(size_kb.max() > 50 * max(size_kb.min(), 1e-3))))
     return section
-
-
-def _size_scatter(width: np.ndarray, height: np.ndarray) -> dict:
-    pairs, counts = np.unique(np.stack([width, height], axis=1), axis=0, return_counts=True)
-    size = 6 + 24 * np.sqrt(counts / counts.max())
-    return {"type": "scatter", "mode": "markers", "x": pairs[:, 0].tolist(), "y": pairs[:, 1].tolist(),
-            "marker": {"size": size.round(1).tolist(), "color": "#4c78a8", "opacity": 0.7},
-            "text": [f"{int(c)} images" for c in counts],
-            "hovertemplate": "%{x}x%{y}: %{text}<extra></extra>"}
 
 
 ANALYSER = Analyser(

@@ -12,20 +12,18 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Table
-from ..model import Analyser, AuditInput, Finding, Montage, MontageItem, Section, TableBlock
-from ._tabular import profile_table
+from ..model import Analyser, AuditInput, Finding, Metric, Montage, MontageItem, Section, TableBlock
+from ..settings import Setting
 
 NAME = "rows"
-DEFAULTS = {
-    "max_group_findings": 200,  # one finding per group up to this many; the rest are listed in one finding
-    "min_record_uniqueness": 0.5,  # compare records only if the non-label columns tell most rows apart
-}
+SETTINGS = (
+    Setting("max_group_findings", 200, "one finding per duplicate/conflicting group up to this many; the rest are "
+            "listed in one finding", minimum=1),
+    Setting("min_record_uniqueness", 0.5, "compare records without an image column only if the non-label columns "
+            "tell at least this share of rows apart", minimum=0, maximum=1),
+)
 # When more than this share of labelled rows conflict, the table is probably multi-label in long format.
 LONG_FORMAT_SHARE = 0.2
-
-
-def _option(data: AuditInput, key: str):
-    return data.config.option(NAME, key, DEFAULTS[key])
 
 
 def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -55,7 +53,7 @@ def run(data: AuditInput) -> Section:
     frame = table.frame
     n = len(frame)
     section = Section(name=NAME, title="Duplicate and conflicting rows")
-    cap = int(_option(data, "max_group_findings"))
+    cap = data.settings.max_group_findings
     all_columns = [str(c) for c in frame.columns]
 
     duplicate_groups = groups_of_equal(row_hashes(frame, all_columns)) if n else []
@@ -115,14 +113,14 @@ def _conflicting_labels(data: AuditInput, section: Section) -> tuple[list[np.nda
         section.notes.append("Only label/split columns: there is no record to compare, conflicting labels "
                              "were not checked.")
         return [], 0
-    label_profile = profile_table(table)[table.label_col]
+    label_profile = data.profiles[table.label_col]
     labelled = np.flatnonzero(~label_profile.missing)
     if labelled.size < 2:
         return [], 0
     keys = row_hashes(frame, record_columns)
     distinct_records = len(np.unique(keys[labelled]))
     uniqueness = distinct_records / labelled.size
-    if uniqueness < float(_option(data, "min_record_uniqueness")) and table.path_col is None:
+    if uniqueness < data.settings.min_record_uniqueness and table.path_col is None:
         section.notes.append(
             f"The columns other than the label tell only {distinct_records:,} records apart among "
             f"{labelled.size:,} labelled rows, so rows sharing them are not 'the same record': conflicting labels "
@@ -130,7 +128,7 @@ def _conflicting_labels(data: AuditInput, section: Section) -> tuple[list[np.nda
         return [], 0
     labels = frame[table.label_col].astype(str).str.strip().to_numpy()
     conflicts = [g for g in groups_of_equal(keys, labelled) if len(set(labels[g].tolist())) > 1]
-    cap = int(_option(data, "max_group_findings"))
+    cap = data.settings.max_group_findings
     what = "image" if table.path_col is not None else "record"
     for group in conflicts[:cap]:
         counts = pd.Series(labels[group]).value_counts()
@@ -163,12 +161,13 @@ ANALYSER = Analyser(
     name=NAME,
     title="Duplicate and conflicting rows",
     run=run,
-    settings=tuple(DEFAULTS),
-    needs_images=False,
+    settings=SETTINGS,
+    needs=(),
+    uses_profiles=True,
     metrics={
         "rows.duplicate_count": "rows identical to an earlier row in every column (copies beyond the first)",
         "rows.duplicate_group_count": "groups of identical rows",
-        "rows.conflicting_label_count": "rows whose record (all columns but label and split) recurs with another label",
-        "rows.conflicting_group_count": "records that carry more than one label",
+        "rows.conflicting_label_count": Metric("rows whose record (all columns but label and split) recurs with another label", needs=("labels",)),
+        "rows.conflicting_group_count": Metric("records that carry more than one label", needs=("labels",)),
     },
 )

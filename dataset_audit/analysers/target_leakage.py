@@ -19,25 +19,24 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.tree import DecisionTreeClassifier
 
 from ..model import Analyser, AuditInput, Chart, Finding, Section, TableBlock
-from ._tabular import LETTER_DIGIT, TOKEN, ColumnProfile, profile_table
+from ..settings import Setting
+from ._tabular import LETTER_DIGIT, TOKEN, ColumnProfile
 
 NAME = "target_leakage"
-DEFAULTS = {
-    "max_rows": 20_000,  # labelled rows sampled (seeded) for the per-column scores
-    "score_threshold": 0.9,  # a column scoring at least this (0 = chance, 1 = perfect) leaks the label
-    "folds": 5,
-    "order_runs_ratio": 0.5,  # label runs in file order / runs expected in random order below this = sorted
-    "max_columns": 200,  # columns scored (in table order)
-}
+SETTINGS = (
+    Setting("max_rows", 20_000, "labelled rows sampled (seeded) for the per-column scores", minimum=10),
+    Setting("score_threshold", 0.9, "a column scoring at least this (0 = chance, 1 = perfect) leaks the label",
+            minimum=0, maximum=1),
+    Setting("folds", 5, "cross-validation folds", minimum=2),
+    Setting("order_runs_ratio", 0.5, "label runs in file order / runs expected in random order below this means "
+            "the rows are sorted by label", minimum=0),
+    Setting("max_columns", 200, "columns scored (in table order)", minimum=0),
+)
 LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 # Class names at least this long also count when they are part of a longer word ("cat" in "cat001" is split
 # already; "golden_retriever" in "goldenretriever12" needs the substring test).
 SUBSTRING_MIN_LENGTH = 4
 SUBSTRING_MAX_CLASSES = 50
-
-
-def _option(data: AuditInput, key: str):
-    return data.config.option(NAME, key, DEFAULTS[key])
 
 
 def adjusted_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -53,10 +52,7 @@ def run(data: AuditInput) -> Section:
     table = data.table
     frame = table.frame
     section = Section(name=NAME, title="Target leakage")
-    if table.label_col is None:
-        section.skipped = "no label column (pass --label-col)"
-        return section
-    profiles = profile_table(table)
+    profiles = data.profiles
     label_missing = profiles[table.label_col].missing
     all_labels = frame[table.label_col].astype(str).str.strip().to_numpy(dtype=object)
     labelled = np.flatnonzero(~label_missing)
@@ -66,16 +62,16 @@ def run(data: AuditInput) -> Section:
         return section
     from_folders = table.from_folder
 
-    sample = _sample(labelled, all_labels, int(_option(data, "max_rows")), data.config.seed)
+    sample = _sample(labelled, all_labels, data.settings.max_rows, data.config.seed)
     y = all_labels[sample]
     if sample.size == 0 or len(set(y.tolist())) < 2:
         section.skipped = "fewer than two classes with two or more labelled rows: nothing to cross-validate"
         return section
-    folds = int(min(int(_option(data, "folds")), pd.Series(y).value_counts().min()))
-    threshold = float(_option(data, "score_threshold"))
+    folds = int(min(data.settings.folds, pd.Series(y).value_counts().min()))
+    threshold = data.settings.score_threshold
     scores: list[dict] = []
     skip = {table.label_col, table.split_col, table.path_col}
-    candidates = [c for c in profiles if c not in skip][: int(_option(data, "max_columns"))]
+    candidates = [c for c in profiles if c not in skip][: data.settings.max_columns]
     if folds >= 2:
         for name in candidates:
             scores.extend(_score_column(profiles[name], frame[name], sample, y, folds, data.config.seed))
@@ -104,7 +100,7 @@ def run(data: AuditInput) -> Section:
         counted_names += 0 if layout else 1
         section.findings.append(_name_finding(hit, layout, from_folders))
 
-    order = _row_order(all_labels[labelled], np.array([table.original_row(int(r)) for r in labelled]), float(_option(data, "order_runs_ratio")), from_folders,
+    order = _row_order(all_labels[labelled], np.array([table.original_row(int(r)) for r in labelled]), data.settings.order_runs_ratio, from_folders,
                        section)
     max_entry = max(scores, key=lambda s: s["score"], default=None)
     name_scores = [h["score"] for h in name_hits
@@ -139,7 +135,7 @@ def run(data: AuditInput) -> Section:
     section.summary = (
         f"Best single-column score {max_score:.2f} (0 = chance, 1 = perfect) over {len(candidates)} column(s); "
         f"{len(best_by_column)} column(s) predict the label almost perfectly; "
-        + ("row order looks random." if order >= float(_option(data, "order_runs_ratio")) else
+        + ("row order looks random." if order >= data.settings.order_runs_ratio else
            "rows are ordered by label.")
     )
     return section
@@ -316,8 +312,9 @@ ANALYSER = Analyser(
     name=NAME,
     title="Target leakage",
     run=run,
-    settings=tuple(DEFAULTS),
-    needs_images=False,
+    settings=SETTINGS,
+    needs=("labels",),
+    uses_profiles=True,
     metrics={
         "leakage.target_max_score": "best chance-adjusted balanced accuracy of the label predicted from one column "
                                     "alone (0 chance, 1 perfect; class folders not counted)",

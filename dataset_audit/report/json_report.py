@@ -2,7 +2,8 @@
 
 Schema changes:
   1: first version: schema_version, tool, dataset, scan, timings, metrics, gates, analysers, findings.
-  2: every finding has a stable `id` ("analyser/kind/hash", see finding_ids.py); a run with --baseline adds
+  2: `not_computed` (metric -> why it has no value, e.g. no labels); a gate on such a metric carries `not_computed`.
+  3: every finding has a stable `id` ("analyser/kind/hash", see finding_ids.py); a run with --baseline adds
      `baseline` {path, known_count, new_count, known: [{id, analyser, kind, severity, message}], resolved: [...]}
      and leaves the known findings out of `findings`.
 """
@@ -19,7 +20,7 @@ import numpy as np
 from ..pipeline import AuditResult
 from .base import ProgressFactory
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _plain(value: Any) -> Any:
@@ -64,9 +65,11 @@ def findings_document(result: AuditResult) -> dict[str, Any]:
         "timings": {"total_seconds": round(result.seconds, 3),
                     **{k: round(v, 3) for k, v in result.timings.items()}},
         "metrics": dict(sorted(result.metrics.items())),
+        "not_computed": dict(sorted(result.not_computed.items())),
         "gates": [
             {"expr": g.gate.expr, "metric": g.gate.metric, "op": g.gate.op, "value": g.value,
-             "threshold": g.gate.threshold, "passed": g.passed}
+             "threshold": g.gate.threshold, "passed": g.passed,
+             **({"not_computed": result.not_computed.get(g.gate.metric, "no value")} if g.value is None else {})}
             for g in result.gates
         ],
         "analysers": [

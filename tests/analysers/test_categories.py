@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from dataset_audit.analysers.categories import variant_groups
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table, load_table
 from dataset_audit.model import AuditInput, Section
+from dataset_audit.pipeline import run_analyser
 
 
 def clean_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -31,7 +33,7 @@ def clean_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
 def audit(frame: pd.DataFrame, label_col: str | None = "label", path_col: str | None = None, **options) -> Section:
     table = Table(frame=frame, source="t.csv", root=Path("."), label_col=label_col, path_col=path_col)
     config = Config(analysers={"categories": options} if options else {})
-    return categories.run(AuditInput(table=table, features=None, config=config))
+    return run_analyser(categories.ANALYSER, AuditInput(table=table, features=None, config=config))
 
 
 def test_clean_table_has_no_findings():
@@ -103,9 +105,10 @@ def test_path_column_is_skipped():
 def test_sample_data_variants_are_found():
     root = Path(__file__).resolve().parents[2] / "sample_data"
     table = load_table(root / "images.csv", Config(label_col="label"))
-    section = categories.run(AuditInput(table=table, features=None, config=Config()))
+    section = run_analyser(categories.ANALYSER, AuditInput(table=table, features=None, config=Config()))
     by_column = {f.detail["column"]: f for f in section.findings}
-    assert by_column["source"].rows == [87, 109, 136, 147, 273]
-    assert by_column["label"].rows == [194, 297, 334]
-    assert by_column["annotator"].rows == [56, 360]  # the mojibake spelling of 'José'
+    planted = {e["kind"]: e["rows"] for e in json.loads((root / "planted.json").read_text())["planted"]}
+    assert by_column["source"].rows == planted["inconsistent_category"]
+    assert by_column["label"].rows == planted["inconsistent_label"]
+    assert by_column["annotator"].rows == planted["mojibake"]  # the mojibake spelling of 'José'
     assert len(section.findings) == 3

@@ -14,6 +14,7 @@ from dataset_audit.analysers._tabular import repair_mojibake
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table, load_table
 from dataset_audit.model import AuditInput, Section
+from dataset_audit.pipeline import run_analyser
 
 
 def clean_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -31,7 +32,7 @@ def audit(frame: pd.DataFrame, source: str = "t.csv", label_col: str | None = "l
           **options) -> Section:
     table = Table(frame=frame, source=source, root=Path("."), label_col=label_col, path_col=path_col)
     config = Config(analysers={"columns": options} if options else {})
-    return columns.run(AuditInput(table=table, features=None, config=config))
+    return run_analyser(columns.ANALYSER, AuditInput(table=table, features=None, config=config))
 
 
 def only(section: Section, kind: str, column: str | None = None):
@@ -246,6 +247,17 @@ def test_mojibake_is_found_and_repaired_in_the_detail():
     assert repair_mojibake("Zürich") is None
 
 
+@pytest.mark.parametrize("codec", ["cp1252", "mac_roman", "cp437"])
+def test_mojibake_from_other_codecs_and_double_encoding_is_repaired(codec):
+    """ftfy's repair: the cp1252/Latin-1 round trip alone missed Mac Roman, DOS and doubly garbled text."""
+    for text in ("crème brûlée", "Ångström", "smörgåsbord"):
+        garbled = text.encode("utf-8").decode(codec)
+        assert repair_mojibake(garbled) == text
+    twice = "naïve".encode().decode("cp1252").encode("utf-8").decode("cp1252")
+    assert repair_mojibake(twice) == "naïve"
+    assert repair_mojibake("Zoë’s “quote”") is None  # clean typography is left alone
+
+
 def test_latin1_csv_gets_an_encoding_finding(tmp_path):
     rng = np.random.default_rng(6)
     lines = ["name,city,label"] + [
@@ -255,7 +267,7 @@ def test_latin1_csv_gets_an_encoding_finding(tmp_path):
     csv.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     table = load_table(csv, Config(label_col="label"))
     assert table.path_col is None  # tabular only
-    section = columns.run(AuditInput(table=table, features=None, config=Config()))
+    section = run_analyser(columns.ANALYSER, AuditInput(table=table, features=None, config=Config()))
     finding = only(section, "encoding")
     assert finding.detail["encoding"] == table.encoding != "utf-8"
     assert finding.detail["confidence"] == table.encoding_confidence
@@ -275,7 +287,7 @@ def test_path_column_is_profiled_but_not_treated_as_a_feature():
 def test_sample_data_metadata_problems_are_found():
     root = Path(__file__).resolve().parents[2] / "sample_data"
     table = load_table(root / "images.csv", Config(label_col="label"))
-    section = columns.run(AuditInput(table=table, features=None, config=Config()))
+    section = run_analyser(columns.ANALYSER, AuditInput(table=table, features=None, config=Config()))
     by_kind: dict[str, set[int]] = {}
     for finding in section.findings:
         by_kind.setdefault(finding.kind, set()).update(finding.rows)

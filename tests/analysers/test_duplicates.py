@@ -15,6 +15,7 @@ from dataset_audit.analysers import duplicates
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table
 from dataset_audit.model import AuditInput, Section
+from dataset_audit.pipeline import run_analyser
 from dataset_audit.scan import scan_images
 
 DISTINCT = 30  # unrelated images around the planted ones, so the ratio test has neighbours to compare with
@@ -81,7 +82,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_distinct_images_are_not_flagged(tmp_path: Path, folder: Path) -> None:
-    section = duplicates.run(build(tmp_path, distinct_images(folder, 40)))
+    section = run_analyser(duplicates.ANALYSER, build(tmp_path, distinct_images(folder, 40)))
     assert section.findings == []
     assert section.metrics["duplicates.near_count"] == 0
     assert section.metrics["duplicates.exact_count"] == 0
@@ -97,7 +98,7 @@ def test_exact_copy_and_re_encoded_copy(tmp_path: Path, folder: Path) -> None:
     scene(2).save(folder / "b.png")
     entries += [("a.png", "cat", "train"), ("a_copy.png", "cat", "train"), ("a_recompressed.png", "cat", "train"),
                 ("b.png", "dog", "train")]
-    section = duplicates.run(build(tmp_path, entries))
+    section = run_analyser(duplicates.ANALYSER, build(tmp_path, entries))
     base = DISTINCT
     assert findings(section, "exact_duplicate") == [[base, base + 1, base + 2]]
     assert section.metrics["duplicates.exact_count"] == 2
@@ -120,7 +121,7 @@ def test_near_duplicate_variants_are_found(tmp_path: Path, folder: Path, variant
     original.save(folder / "original.png")
     variant(original).save(folder / "variant.jpg", quality=85)
     entries += [("original.png", "cat", "train"), ("variant.jpg", "cat", "train")]
-    section = duplicates.run(build(tmp_path, entries))
+    section = run_analyser(duplicates.ANALYSER, build(tmp_path, entries))
     assert findings(section, "near_duplicate") == [[DISTINCT, DISTINCT + 1]]
     assert section.metrics["duplicates.near_count"] == 1
     assert section.metrics["duplicates.near_rate"] == pytest.approx(1 / len(entries))
@@ -135,7 +136,7 @@ def test_conflicting_labels_and_leakage(tmp_path: Path, folder: Path) -> None:
     shutil.copy(folder / "y_train.png", folder / "y_val.png")  # an exact copy in val
     entries += [("x_train.png", "cat", "train"), ("x_test.jpg", "dog", "test"),
                 ("y_train.png", "bird", "train"), ("y_val.png", "bird", "val")]
-    section = duplicates.run(build(tmp_path, entries))
+    section = run_analyser(duplicates.ANALYSER, build(tmp_path, entries))
     x, y = [DISTINCT, DISTINCT + 1], [DISTINCT + 2, DISTINCT + 3]
     assert findings(section, "conflicting_labels") == [x]
     assert sorted(findings(section, "leakage")) == [x, y]
@@ -150,7 +151,7 @@ def test_conflicting_labels_and_leakage(tmp_path: Path, folder: Path) -> None:
 def test_same_path_twice_is_its_own_kind(tmp_path: Path, folder: Path) -> None:
     entries = distinct_images(folder)
     entries += [(entries[1][0], entries[1][1], "train")]
-    section = duplicates.run(build(tmp_path, entries))
+    section = run_analyser(duplicates.ANALYSER, build(tmp_path, entries))
     assert findings(section, "same_file") == [[1, len(entries) - 1]]
     assert findings(section, "exact_duplicate") == [] and findings(section, "near_duplicate") == []
     assert section.metrics["duplicates.same_file_count"] == 1
@@ -165,9 +166,9 @@ def test_unreadable_rows_are_ignored_and_near_search_can_be_turned_off(tmp_path:
     shifted(scene(7), 1, 0).save(folder / "v.png")
     entries += [("broken.png", "a", "train"), ("broken2.png", "a", "test"), ("o.png", "a", "train"),
                 ("v.png", "a", "train")]
-    section = duplicates.run(build(tmp_path, entries, {"max_ratio": 0, "phash_radius": -1}))
+    section = run_analyser(duplicates.ANALYSER, build(tmp_path, entries, {"max_ratio": 0, "phash_radius": -1}))
     assert section.findings == []
-    section = duplicates.run(build(tmp_path, entries))
+    section = run_analyser(duplicates.ANALYSER, build(tmp_path, entries))
     assert [f.kind for f in section.findings] == ["near_duplicate"]
 
 
@@ -192,9 +193,9 @@ def test_look_alike_strokes_are_not_chained_into_one_group(tmp_path: Path, folde
     def largest_group(section: Section) -> int:
         return max((len(rows) for rows in findings(section, "near_duplicate")), default=0)
 
-    section = duplicates.run(data)
+    section = run_analyser(duplicates.ANALYSER, data)
     data.config.analysers = {"duplicates": {"phash_max_ratio": 0}}  # the same scan, relative limits off
-    without_relative_limits = duplicates.run(data)
+    without_relative_limits = run_analyser(duplicates.ANALYSER, data)
     assert largest_group(without_relative_limits) >= 20  # pHash alone links stroke after stroke
     assert largest_group(section) <= 8
     assert section.metrics["duplicates.near_count"] < without_relative_limits.metrics["duplicates.near_count"] / 2

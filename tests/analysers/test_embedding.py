@@ -12,6 +12,7 @@ from dataset_audit.analysers import embedding
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table
 from dataset_audit.model import AuditInput, Section
+from dataset_audit.pipeline import run_analyser
 from dataset_audit.scan import Features
 
 PER_CLASS = 40
@@ -55,7 +56,7 @@ def planted_input(**config) -> tuple[AuditInput, dict[str, int]]:
 @pytest.fixture(scope="module")
 def planted() -> tuple[Section, dict[str, int]]:
     data, rows = planted_input(tsne_max=50, montage_max=12)
-    return embedding.run(data), rows
+    return run_analyser(embedding.ANALYSER, data), rows
 
 
 def rows_of(section: Section, kind: str) -> list[int]:
@@ -108,7 +109,7 @@ def test_unlabelled_data_gets_outliers_and_a_map_but_no_disagreement():
     thumbs = [thumb(rng, COLOURS["red"]) for _ in range(30)]
     data = make_input(thumbs, [""] * 30)
     data.table.label_col = None
-    section = embedding.run(data)
+    section = run_analyser(embedding.ANALYSER, data)
     assert "embedding.label_disagreement_count" in section.metrics
     assert rows_of(section, "label_disagreement") == []
     assert len(section.explorers[0].rows) == 30
@@ -116,7 +117,7 @@ def test_unlabelled_data_gets_outliers_and_a_map_but_no_disagreement():
 
 def test_explorer_rings_the_flagged_images_and_times_tsne():
     data, rows = planted_input(tsne_max=1000)
-    section = embedding.run(data)
+    section = run_analyser(embedding.ANALYSER, data)
     explorer = section.explorers[0]
     flags = dict(zip(explorer.rows, explorer.flags, strict=True))
     assert flags[rows["mislabelled"]] == "neighbours carry: blue"

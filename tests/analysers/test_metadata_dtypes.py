@@ -12,6 +12,7 @@ from dataset_audit.analysers import categories, columns, rows, target_leakage
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table
 from dataset_audit.model import AuditInput
+from dataset_audit.pipeline import run_analyser
 
 
 def odd_frame(n: int = 60) -> pd.DataFrame:
@@ -35,6 +36,12 @@ def odd_frame(n: int = 60) -> pd.DataFrame:
 @pytest.mark.parametrize("source", ["t.parquet", "t.jsonl"])
 def test_odd_dtypes_do_not_break_the_analysers(module, source):
     table = Table(frame=odd_frame(), source=source, root=Path("."), label_col="label")
-    section = module.run(AuditInput(table=table, features=None, config=Config()))
+    section = run_analyser(module.ANALYSER, AuditInput(table=table, features=None, config=Config()))
     assert section.error is None
+    expected = {columns: "missing.column_count", categories: "categories.inconsistent_groups",
+                rows: "rows.duplicate_count", target_leakage: "leakage.target_max_score"}[module]
+    assert expected in section.metrics  # it did its job, not merely survived
+    if module is columns:
+        missing = {f.detail["column"] for f in section.findings if f.kind == "missing"}
+        assert {"all_null", "all_empty"} <= missing
     assert all(isinstance(v, (int, float)) for v in section.metrics.values())

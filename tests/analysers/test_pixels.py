@@ -13,6 +13,7 @@ from dataset_audit.analysers import pixels
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table
 from dataset_audit.model import AuditInput
+from dataset_audit.pipeline import run_analyser
 from dataset_audit.scan import Features
 
 
@@ -33,7 +34,7 @@ def test_per_class_numbers_on_a_tiny_case(tmp_path: Path):
     red = Image.new("RGB", (8, 8), (255, 0, 0))
     half = Image.fromarray(np.tile(np.array([0, 255], dtype=np.uint8)[None, :, None], (8, 4, 3)))  # 0/255 stripes
     data = audit_input(tmp_path, [(red, "red"), (red, "red"), (half, "stripes")])
-    section = pixels.run(data)
+    section = run_analyser(pixels.ANALYSER, data)
     rows = {row[0]: row for row in section.tables[0].rows}
     assert rows["red"][1:] == [2, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     assert rows["stripes"][1:] == [1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
@@ -53,7 +54,7 @@ def test_charts_hold_bins_not_images_and_cap_classes():
     features = Features.from_records(records, thumbs=thumbs)
     frame = pd.DataFrame({"path": [f"{i}.jpg" for i in range(n)], "label": [f"c{i % classes}" for i in range(n)]})
     table = Table(frame=frame, source="t.csv", root=Path("."), path_col="path", label_col="label")
-    section = pixels.run(AuditInput(table=table, features=features, config=Config()))
+    section = run_analyser(pixels.ANALYSER, AuditInput(table=table, features=features, config=Config()))
     for chart in section.charts:
         assert len(chart.traces) == 20
         assert all(len(trace["x"]) <= 40 for trace in chart.traces)

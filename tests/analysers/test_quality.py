@@ -11,6 +11,7 @@ from PIL import Image
 
 from dataset_audit.analysers import quality
 from dataset_audit.model import Section
+from dataset_audit.pipeline import run_analyser
 
 CLEAN = 60
 
@@ -40,11 +41,11 @@ def planted(tmp_path_factory) -> tuple[Section, dict[str, int]]:
         rows[kind] = len(images)
         images.append((image, "a"))
     data = audit_input(tmp_path_factory.mktemp("quality"), images)
-    return quality.run(data), rows
+    return run_analyser(quality.ANALYSER, data), rows
 
 
 def test_clean_images_are_not_flagged(tmp_path: Path):
-    section = quality.run(audit_input(tmp_path, clean_images()))
+    section = run_analyser(quality.ANALYSER, audit_input(tmp_path, clean_images()))
     assert section.findings == []
     assert all(section.metrics[f"quality.{kind}_count"] == 0 for kind in quality.FLAG_TEXT)
 
@@ -73,13 +74,13 @@ def test_finding_detail_has_scores_and_threshold_source(planted):
 def test_dark_threshold_follows_the_dataset(tmp_path: Path):
     """A dataset of dark photos does not flag every image as dark: the threshold is relative."""
     images = [(dark(photo(seed), factor=0.3 + 0.005 * seed), "a") for seed in range(40)]
-    section = quality.run(audit_input(tmp_path, images))
+    section = run_analyser(quality.ANALYSER, audit_input(tmp_path, images))
     assert flagged(section, "dark") == []
 
 
 def test_config_override_replaces_the_derived_threshold(tmp_path: Path):
     data = audit_input(tmp_path, clean_images(20), options={"quality": {"dark_max": 250, "dark_highlights_max": 255}})
-    section = quality.run(data)
+    section = run_analyser(quality.ANALYSER, data)
     assert len(flagged(section, "dark")) == 20
     finding = next(f for f in section.findings if f.kind == "dark")
     assert "config" in finding.detail["threshold_from"]
@@ -87,14 +88,14 @@ def test_config_override_replaces_the_derived_threshold(tmp_path: Path):
 
 def test_grayscale_dataset_is_not_flagged_as_grayscale(tmp_path: Path):
     images = [(grayscale(photo(seed)), "a") for seed in range(20)] + [(photo(99), "a")]
-    section = quality.run(audit_input(tmp_path, images))
+    section = run_analyser(quality.ANALYSER, audit_input(tmp_path, images))
     assert flagged(section, "grayscale") == []
     assert any("Grayscale check not applied" in note for note in section.notes)
 
 
 def test_grayscale_concentration_by_class(tmp_path: Path):
     images = clean_images(30) + [(grayscale(photo(200 + i)), "c") for i in range(3)]
-    section = quality.run(audit_input(tmp_path, images))
+    section = run_analyser(quality.ANALYSER, audit_input(tmp_path, images))
     table = next(t for t in section.tables if t.title == "Grayscale images by class")
     assert table.rows[0][:3] == ["c", 3, 3]
 
@@ -121,12 +122,12 @@ def test_a_lit_stroke_on_black_is_not_dark_and_a_dark_object_on_white_is_not_bri
     images += [(dark(photo(100)), "a"), (Image.fromarray(object_on_white), "a"), (bright(photo(101)), "a")]
     strokes, underexposed, on_white, washed_out = [20, 21, 22], 23, 24, 25
     data = audit_input(tmp_path, images)
-    section = quality.run(data)
+    section = run_analyser(quality.ANALYSER, data)
     assert flagged(section, "dark") == [underexposed]
     assert flagged(section, "bright") == [washed_out]
     finding = next(f for f in section.findings if f.kind == "dark")
     assert "brightest 1% <= 128" in finding.message
     data.config.analysers = {"quality": {"dark_highlights_max": 255, "bright_shadows_min": 0}}
-    unguarded = quality.run(data)
+    unguarded = run_analyser(quality.ANALYSER, data)
     assert set(strokes) <= set(flagged(unguarded, "dark"))
     assert on_white in flagged(unguarded, "bright")

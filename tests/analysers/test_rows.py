@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from dataset_audit.analysers import rows
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table, load_table
 from dataset_audit.model import AuditInput, Section
+from dataset_audit.pipeline import run_analyser
 
 
 def clean_frame(n: int = 200, seed: int = 0, with_path: bool = True) -> pd.DataFrame:
@@ -31,7 +33,7 @@ def audit(frame: pd.DataFrame, label_col: str | None = "label", path_col: str | 
     table = Table(frame=frame, source="t.csv", root=Path("."), label_col=label_col, path_col=path_col,
                   split_col=split_col)
     config = Config(analysers={"rows": options} if options else {})
-    return rows.run(AuditInput(table=table, features=None, config=config))
+    return run_analyser(rows.ANALYSER, AuditInput(table=table, features=None, config=config))
 
 
 def test_clean_table_has_no_findings():
@@ -110,6 +112,7 @@ def test_unhashable_cells_from_json_lines():
 def test_sample_data_rows_are_found():
     root = Path(__file__).resolve().parents[2] / "sample_data"
     table = load_table(root / "images.csv", Config(label_col="label"))
-    section = rows.run(AuditInput(table=table, features=None, config=Config()))
-    assert [f.rows for f in section.findings if f.kind == "duplicate_rows"] == [[266, 345]]
-    assert [f.rows for f in section.findings if f.kind == "conflicting_labels"] == [[29, 286]]
+    section = run_analyser(rows.ANALYSER, AuditInput(table=table, features=None, config=Config()))
+    planted = {e["kind"]: e["rows"] for e in json.loads((root / "planted.json").read_text())["planted"]}
+    assert [f.rows for f in section.findings if f.kind == "duplicate_rows"] == [planted["duplicate_row"]]
+    assert [f.rows for f in section.findings if f.kind == "conflicting_labels"] == [planted["conflicting_row"]]

@@ -12,6 +12,7 @@ from dataset_audit.analysers import target_leakage
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table, load_table
 from dataset_audit.model import AuditInput, Section
+from dataset_audit.pipeline import run_analyser
 
 CLASSES = ["cat", "dog", "bird"]
 
@@ -35,7 +36,7 @@ def audit(frame: pd.DataFrame, label_col: str | None = "label", path_col: str | 
     table = Table(frame=frame, source="t.csv", root=Path("."), label_col=label_col, path_col=path_col,
                   split_col=split_col, notes=list(notes or []), from_folder=from_folder)
     config = Config(analysers={"target_leakage": options} if options else {})
-    return target_leakage.run(AuditInput(table=table, features=None, config=config))
+    return run_analyser(target_leakage.ANALYSER, AuditInput(table=table, features=None, config=config))
 
 
 def test_clean_table_has_no_findings():
@@ -133,7 +134,7 @@ def test_without_labels_the_check_is_skipped():
 def test_sample_data_batch_column_leaks_and_rows_are_shuffled():
     root = Path(__file__).resolve().parents[2] / "sample_data"
     table = load_table(root / "images.csv", Config(label_col="label"))
-    section = target_leakage.run(AuditInput(table=table, features=None, config=Config()))
+    section = run_analyser(target_leakage.ANALYSER, AuditInput(table=table, features=None, config=Config()))
     assert [(f.kind, f.detail["column"]) for f in section.findings] == [("leaky_column", "batch")]
     assert section.metrics["leakage.label_order_runs_ratio"] > 0.8
 
@@ -141,6 +142,6 @@ def test_sample_data_batch_column_leaks_and_rows_are_shuffled():
 def test_every_class_a_singleton_is_skipped_not_a_crash():
     frame = pd.DataFrame({"label": [f"c{i}" for i in range(30)], "x": [str(i % 3) for i in range(30)]})
     table = Table(frame=frame, source="t.csv", root=Path("."), label_col="label")
-    section = target_leakage.run(AuditInput(table=table, features=None, config=Config()))
+    section = run_analyser(target_leakage.ANALYSER, AuditInput(table=table, features=None, config=Config()))
     assert section.skipped and "fewer than two classes" in section.skipped
     assert section.error is None

@@ -3,10 +3,6 @@
 Mean and std images are computed from the 16x16 thumbnails (the reporter upscales them for display). Std images of
 all classes share one scale, so a brighter std image means a class that varies more.
 
-Settings, `[tool.dataset-audit.classes]`:
-- per_class (int, default 8): images per class in the random sample (at most config.montage_max).
-- max_classes (int, default 50): classes shown (the largest ones); the rest are named in a note.
-
 Cost: O(n) for the class index; mean/std images read only the thumbnails of the classes shown.
 """
 
@@ -16,6 +12,7 @@ import numpy as np
 
 from ..dataset import class_groups
 from ..model import Analyser, AuditInput, ImageBlock, ImageGallery, Montage, MontageItem, Section
+from ..settings import Setting
 
 NAME = "classes"
 UNLABELLED_SAMPLE = 48  # images sampled when there is no label column
@@ -33,12 +30,9 @@ def run(data: AuditInput) -> Section:
     section = Section(name=NAME, title="Classes at a glance")
     ok = features.ok
     ok_rows = np.flatnonzero(ok)
-    if len(ok_rows) == 0:
-        section.skipped = "no image could be decoded"
-        return section
     rng = np.random.default_rng(data.config.seed)
-    per_class = max(1, min(int(data.config.option(NAME, "per_class", 8)), data.config.montage_max))
-    max_classes = int(data.config.option(NAME, "max_classes", 50))
+    per_class = max(1, min(data.settings.per_class, data.config.montage_max))
+    max_classes = data.settings.max_classes
     labels = data.table.labels()
     if labels is None:
         picked = np.sort(rng.choice(ok_rows, size=min(UNLABELLED_SAMPLE, len(ok_rows)), replace=False))
@@ -98,6 +92,9 @@ ANALYSER = Analyser(
     name=NAME,
     title="Classes at a glance",
     run=run,
-    settings=("per_class", "max_classes"),
+    settings=(
+        Setting("per_class", 8, "images per class in the random sample (at most montage_max)", minimum=1),
+        Setting("max_classes", 50, "classes shown (the largest ones); the rest are named in a note", minimum=1),
+    ),
     metrics={},
 )

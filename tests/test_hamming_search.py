@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dataset_audit import neardup
+from dataset_audit import graph_groups, hamming_search
 
 
 def _hashes_with_planted_pairs(n: int, planted: int, seed: int = 0) -> np.ndarray:
@@ -27,9 +27,9 @@ def _as_set(left, right, dist) -> set[tuple[int, int, int]]:
 
 @pytest.mark.parametrize("radius", [0, 2, 5, 8, 11])
 def test_distinct_pairs_equal_brute_force(radius: int) -> None:
-    values = np.unique(neardup.to_uint64(_hashes_with_planted_pairs(8_000, 300)))
-    found = neardup._distinct_pairs(values, radius)
-    expected = neardup.brute_force_pairs(values, radius)
+    values = np.unique(hamming_search.to_uint64(_hashes_with_planted_pairs(8_000, 300)))
+    found = hamming_search._distinct_pairs(values, radius)
+    expected = hamming_search.brute_force_pairs(values, radius)
     assert _as_set(*found) == _as_set(*expected)
     assert len(found[0]) == len(expected[0])  # each pair exactly once
     if radius >= 5:
@@ -38,12 +38,12 @@ def test_distinct_pairs_equal_brute_force(radius: int) -> None:
 
 def test_components_equal_brute_force_with_repeated_hashes() -> None:
     hashes = _hashes_with_planted_pairs(5_000, 200, seed=1)
-    pairs = neardup.hamming_pairs(hashes, 8)
+    pairs = hamming_search.hamming_pairs(hashes, 8)
     assert np.all(pairs.left < pairs.right)
     assert np.all(pairs.distance <= 8)
-    reference = neardup.brute_force_pairs(hashes, 8)
-    ours = neardup.connected_groups(len(hashes), pairs.left, pairs.right)
-    theirs = neardup.connected_groups(len(hashes), reference[0], reference[1])
+    reference = hamming_search.brute_force_pairs(hashes, 8)
+    ours = graph_groups.connected_groups(len(hashes), pairs.left, pairs.right)
+    theirs = graph_groups.connected_groups(len(hashes), reference[0], reference[1])
     # Same partition: each of our groups maps to exactly one reference group and vice versa.
     assert len(set(zip(ours.tolist(), theirs.tolist(), strict=True))) == len(set(ours.tolist())) == len(set(theirs.tolist()))
     # Eleven identical hashes cost ten edges (a star on the first row), not 55.
@@ -52,21 +52,21 @@ def test_components_equal_brute_force_with_repeated_hashes() -> None:
 
 def test_distances_are_popcounts_and_far_hashes_are_not_paired() -> None:
     hashes = np.array([0, 0b111, 0b1111_1111_1, -1, -1], dtype=np.int64)
-    pairs = neardup.hamming_pairs(hashes, 3)
+    pairs = hamming_search.hamming_pairs(hashes, 3)
     assert _as_set(pairs.left, pairs.right, pairs.distance) == {(0, 1, 3), (3, 4, 0)}
 
 
 def test_group_members_largest_first_without_singletons() -> None:
-    labels = neardup.connected_groups(7, np.array([0, 4, 5]), np.array([6, 5, 2]))
-    groups = neardup.group_members(labels)
+    labels = graph_groups.connected_groups(7, np.array([0, 4, 5]), np.array([6, 5, 2]))
+    groups = graph_groups.group_members(labels)
     assert [g.tolist() for g in groups] == [[2, 4, 5], [0, 6]]
 
 
 def test_far_apart_hashes_give_no_pairs() -> None:
-    pairs = neardup.hamming_pairs(np.array([0, -1, 0x00FF_00FF_00FF_00FF], dtype=np.int64), 8)
+    pairs = hamming_search.hamming_pairs(np.array([0, -1, 0x00FF_00FF_00FF_00FF], dtype=np.int64), 8)
     assert len(pairs) == 0 and pairs.left.dtype == np.int64
 
 
 def test_rejects_a_radius_outside_the_hash() -> None:
     with pytest.raises(ValueError):
-        neardup.hamming_pairs(np.zeros(3, dtype=np.int64), 64)
+        hamming_search.hamming_pairs(np.zeros(3, dtype=np.int64), 64)
