@@ -1,4 +1,6 @@
-"""The `audit` command line: parse options, build the Config, run the pipeline, write reports, choose the exit code."""
+"""The `audit` command line: a thin layer over the Python API (api.py). It parses options, calls `make_config` and
+`run`, writes the report files, prints, and chooses the exit code. Commands on saved findings.json files (baseline,
+check, diff) live in commands.py."""
 
 from __future__ import annotations
 
@@ -6,12 +8,11 @@ import os
 import sys
 import tempfile
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,29 +27,41 @@ from rich.text import Text
 
 from . import __version__
 from .analysers import REGISTRY, metric_catalogue
-from .config import build_config, find_config_file, read_config_file
-from .dataset import load_table
+from .api import OPTION_NAMES, AuditReport, make_config
+from .api import run as run_api
+from .baseline import BASELINE_METRICS
+from .ci import append_step_summary, github_annotations, in_github_actions
+from .commands import register_commands
+from .config import Config
 from .errors import AuditUsageError
-from .gates import exit_code
-from .pipeline import AuditResult, run_audit
 from .report.base import write_report
 from .report.html import GENERATOR, HtmlReporter
-from .report.json_report import JsonReporter
+from .report.json_report import JsonReporter, render_findings_json
+from .report.junit import JunitReporter
+from .report.summary import SummaryReporter, render_summary
+from .terminal import console, err, error, note, plain, print_gates, print_sections
 
 app = typer.Typer(
     help="Audit an image dataset (a CSV/Parquet/JSON-lines table of image paths, or a <class>/<image> folder) "
     "before training: integrity, duplicates, leakage, balance, quality, metadata. Writes report.html and "
-    "findings.json; the exit code gates CI (0 pass, 1 a gate failed, 2 usage or input error).",
+    "findings.json; the exit code gates CI (0 pass, 1 a gate failed, 2 usage or input error).\n\n"
+    "\b\nExamples:\n  audit run images.csv --label-col label\n  audit run --help",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    # Plain click help: rich markup would eat "[tool.dataset-audit]" and "[default: ...]" in help texts.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-console = Console()
 
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+_TYPED = {"COMMANDLINE", "ENVIRONMENT"}
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 def _version(value: bool) -> None:
@@ -112,34 +125,63 @@ def _check_output_writable(folder: Path) -> None:
         raise AuditUsageError(f"--out {folder} cannot be written: {exc.strerror or exc}") from None
 
 
-def _print_gates(result: AuditResult, console: Console) -> None:
-    if not result.gates:
-        return
-    table = RichTable(title="Gates", show_lines=False)
-    table.add_column("gate")
-    table.add_column("value", justify="right")
-    table.add_column("result")
-    for g in result.gates:
-        value = (f"not computed: {result.not_computed.get(g.gate.metric, 'no value')}" if g.value is None
-                 else f"{g.value:.6g}")
-        table.add_row(escape(g.gate.expr), value, "[green]pass[/]" if g.passed else "[bold red]FAIL[/]")
-    console.print(table)
+def _typed_options(ctx: typer.Context) -> dict:
+    """The options the user actually gave (the rest come from the config file, then Config's defaults)."""
+    return {name: value for name, value in ctx.params.items()
+            if name in OPTION_NAMES and getattr(ctx.get_parameter_source(name), "name", "") in _TYPED}
 
 
-def _print_summary(result: AuditResult, console: Console) -> None:
-    table = RichTable(title=f"Audit of {escape(result.table.source)}: {len(result.table):,} rows")
-    for column in ("analyser", "errors", "warnings", "info", "status"):
-        table.add_column(column, justify="right" if column in {"errors", "warnings", "info"} else "left")
-    for section in result.sections:
-        counts = {s: sum(1 for f in section.findings if f.severity == s) for s in ("error", "warning", "info")}
-        status = f"[red]failed: {escape(section.error)}[/]" if section.error else (
-            f"[dim]skipped: {escape(section.skipped)}[/]" if section.skipped else "ok")
-        table.add_row(section.name, str(counts["error"]), str(counts["warning"]), str(counts["info"]), status)
-    console.print(table)
+def _write_reports(report: AuditReport, config: Config, junit: Path | None, summary: Path | None,
+                   progress) -> None:
+    config.out.mkdir(parents=True, exist_ok=True)
+    for reporter in (JsonReporter(), HtmlReporter()):
+        write_report(reporter, report.result, config.out, progress)
+    for reporter, target in ((JunitReporter(), junit), (SummaryReporter(), summary)):
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_report(reporter, report.result, target.parent, filename=target.name)
+
+
+def _print_outcome(report: AuditReport, config: Config, output_format: OutputFormat) -> None:
+    result = report.result
+    if output_format is OutputFormat.json:
+        sys.stdout.write(render_findings_json(result))
+        sys.stdout.flush()
+    else:
+        if not config.quiet:
+            print_sections(result.table.source, len(result.table), result.sections)
+        print_gates(result.gates, not_computed=result.not_computed)
+    if result.baseline is not None:
+        baseline = result.baseline
+        plain(f"Baseline {baseline.path}: {len(baseline.known):,} known finding(s) suppressed, {len(baseline.new):,} "
+              f"new, {len(baseline.resolved):,} baseline entr{'y' if len(baseline.resolved) == 1 else 'ies'} no "
+              "longer occur", err)
+        for entry in baseline.resolved[:20]:
+            plain(f"  no longer occurs: {entry.id}  {entry.message}", err)
+    for section in result.analyser_errors:
+        err.print(f"[bold red]analyser {section.name} failed:[/] ", end="")
+        plain(section.error or "", err)
+    if not config.quiet and output_format is OutputFormat.text:
+        plain(f"Report: {(config.out / 'report.html').resolve()}")
+        plain(f"Findings: {(config.out / 'findings.json').resolve()}")
+    failed = sum(1 for g in result.gates if not g.passed)
+    if failed:
+        err.print(f"[bold red]{failed} of {len(result.gates)} gate(s) failed[/]")
+
+
+def _report_to_ci(report: AuditReport, output_format: OutputFormat) -> None:
+    """GitHub Actions: annotations (on stdout, or stderr when stdout carries JSON) and the step summary."""
+    if in_github_actions():
+        stream = sys.stderr if output_format is OutputFormat.json else sys.stdout
+        for line in github_annotations(report.result):
+            print(line, file=stream)
+        stream.flush()
+    append_step_summary(render_summary(report.result))
 
 
 @app.command("run")
 def run_command(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="CSV / TSV / Parquet / JSON-lines table, or an image folder "
                                            "laid out as <class>/<image> (optionally under train/ val/ test/).")],
     path_col: Annotated[str | None, typer.Option(help="Column of image paths (default: the one column whose "
@@ -161,25 +203,36 @@ def run_command(
                                                     "thumbnails.")] = None,
     root: Annotated[Path | None, typer.Option(help="Base folder for relative image paths (default: the table's "
                                               "folder).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder: writes report.html and "
-                                             "findings.json there [default: audit-report].")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder: writes report.html and "
+                                      "findings.json there.")] = Config.out,
     fail_on: Annotated[list[str] | None, typer.Option("--fail-on", help="Gate 'METRIC OP VALUE', e.g. "
                                                       "\"integrity.unreadable_rate>0\" (repeatable; OP one of > >= < "
                                                       "<= == !=). Exit 1 when one holds. See `audit metrics`.")] = None,
     config_file: Annotated[Path | None, typer.Option("--config", help="TOML config file (default: ./audit.toml, or "
                                                      "[tool.dataset-audit] in ./pyproject.toml).")] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes for the scan (0 = one per "
-                                             "core) [default: 0].")] = None,
-    cache_dir: Annotated[Path | None, typer.Option(help="Scan cache folder [default: ~/.cache/dataset-audit].")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the scan (0 = one per "
+                                      "core).")] = Config.jobs,
+    cache_dir: Annotated[Path | None, typer.Option(help="Scan cache folder.",
+                                                   show_default="$XDG_CACHE_HOME/dataset-audit or "
+                                                   "~/.cache/dataset-audit")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the scan cache.")] = False,
     sample: Annotated[int | None, typer.Option(help="Audit a random subset of N rows (seeded by --seed).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for --sample and every sampled view [default: 0].")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --sample and every sampled view.")] = Config.seed,
     only: Annotated[list[str] | None, typer.Option(help="Run only these analysers (repeatable).")] = None,
     skip: Annotated[list[str] | None, typer.Option(help="Skip these analysers (repeatable).")] = None,
-    tsne_max: Annotated[int | None, typer.Option(help="Rows in the t-SNE explorer sample [default: 3000].")] = None,
+    tsne_max: Annotated[int, typer.Option(help="Rows in the t-SNE explorer sample.")] = Config.tsne_max,
     encoding: Annotated[str | None, typer.Option(help="Text encoding of the table (default: UTF-8, else "
                                                  "detected and reported).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected among , ; tab |).")] = None,
+    baseline_file: Annotated[Path | None, typer.Option("--baseline", help="Baseline file (`audit baseline create`): its findings are "
+                                                  "known, left out of the report and not gated on; adds the gate "
+                                                  "findings.new_count>0 unless you gate on a findings.* metric.")] = None,
+    junit: Annotated[Path | None, typer.Option(help="Also write a JUnit XML file (one test per gate and per "
+                                               "analyser) for GitLab, Jenkins and other CI test views.")] = None,
+    summary: Annotated[Path | None, typer.Option(help="Also write a Markdown summary (appended to "
+                                                 "$GITHUB_STEP_SUMMARY anyway when that is set).")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="text: tables on stdout; json: the "
+                                                        "findings.json document on stdout (for jq).")] = OutputFormat.text,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the gate summary and errors.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite report files in --out that dataset-audit "
                                         "did not write.")] = False,
@@ -191,56 +244,44 @@ def run_command(
                                                   "--root (absolute paths elsewhere, '..'); they are reported "
                                                   "either way.")] = False,
 ) -> None:
-    """Audit a dataset, write OUT/report.html and OUT/findings.json, and exit 1 if a gate fails."""
+    """Audit a dataset, write OUT/report.html and OUT/findings.json, and exit 1 if a gate fails.
+
+    \b
+    Examples:
+      audit run images.csv --label-col label
+      audit run data/ --fail-on "duplicates.near_rate>0.01" --junit junit.xml
+      audit run images.csv --label-col label --baseline audit-baseline.json --format json | jq .metrics
+    """
     try:
-        file_path = config_file or find_config_file(Path.cwd())
-        file_settings = read_config_file(file_path) if file_path else {}
-        config = build_config(file_settings, {
-            "path_col": path_col, "label_col": label_col, "split_col": split_col, "pred_col": pred_col,
-            "probs_prefix": probs_prefix, "probs": probs, "embeddings": embeddings, "root": root, "out": out,
-            "fail_on": fail_on or [], "jobs": jobs, "cache_dir": cache_dir, "use_cache": False if no_cache else None,
-            "sample": sample, "seed": seed, "only": only or [], "skip": skip or [], "tsne_max": tsne_max,
-            "quiet": quiet or None, "force": force or None, "encoding": encoding, "delimiter": delimiter,
-            "max_file_bytes": max_file_bytes, "image_timeout": image_timeout,
-            "confine_to_root": confine_to_root or None,
-        }, source=str(file_path) if file_path else None)
-        interactive = err.is_terminal and not config.quiet
+        config = make_config(config_file, **_typed_options(ctx))
         _check_output_folder(config.out, config.force)
-        table = load_table(source, config)
-        _check_output_writable(config.out)
-        if not config.quiet:
-            for note in table.notes:
-                err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        _check_output_writable(config.out)  # before the scan: an unwritable folder must not cost a full audit
+        interactive = err.is_terminal and not config.quiet
         with _progress_factory(interactive) as progress:
-            result = run_audit(table, config, progress)
-            config.out.mkdir(parents=True, exist_ok=True)
-            for reporter in (JsonReporter(), HtmlReporter()):
-                write_report(reporter, result, config.out, progress)
+            report = run_api(source, config, progress, on_table=None if config.quiet else _print_notes)
+            _write_reports(report, config, junit, summary, progress)
     except KeyboardInterrupt as exc:  # one line, whatever stage: the scan's says what the cache kept
-        err.print(escape(str(exc) or "interrupted"), highlight=False, soft_wrap=True)
+        plain(str(exc) or "interrupted", err)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except AuditUsageError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except OSError as exc:  # the report folder or the cache cannot be written: an input problem, not a gate
         where = f" {exc.filename}" if exc.filename else ""
-        err.print(f"[bold red]error:[/] cannot write{escape(where)}: {escape(str(exc.strerror or exc))}", highlight=False)
+        error(f"cannot write{where}: {exc.strerror or exc}")
         raise typer.Exit(EXIT_USAGE) from None
     if not config.quiet:
-        for warning in result.features.stats.warnings if result.features is not None else []:
-            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
-        _print_summary(result, console)
-    _print_gates(result, console)
-    for section in result.analyser_errors:
-        err.print(f"[bold red]analyser {section.name} failed:[/] {escape(section.error or '')}", highlight=False)
-    code = exit_code(result.gates, analyser_errors=len(result.analyser_errors))
-    failed = sum(1 for g in result.gates if not g.passed)
-    if not config.quiet:
-        console.print(f"Report: {(config.out / 'report.html').resolve()}", highlight=False, soft_wrap=True, markup=False)
-        console.print(f"Findings: {(config.out / 'findings.json').resolve()}", highlight=False, soft_wrap=True, markup=False)
-    if failed:
-        err.print(f"[bold red]{failed} of {len(result.gates)} gate(s) failed[/]")
-    raise typer.Exit(code)
+        features = report.result.features
+        for warning in features.stats.warnings if features is not None else []:
+            plain(f"warning: {warning}", err)
+    _print_outcome(report, config, output_format)
+    _report_to_ci(report, output_format)
+    raise typer.Exit(report.exit_code)
+
+
+def _print_notes(table) -> None:
+    for message in table.notes:
+        note(message)
 
 
 def _with_needs(analyser, metric: str) -> str:
@@ -254,6 +295,8 @@ def metrics_markdown() -> str:
     for analyser in REGISTRY:
         for name in analyser.metrics:
             lines.append(f"| `{name}` | {analyser.name} | {_with_needs(analyser, name)} |")
+    for name, meaning in BASELINE_METRICS.items():
+        lines.append(f"| `{name}` | (--baseline) | {meaning} |")
     return "\n".join(lines)
 
 
@@ -261,26 +304,42 @@ def metrics_markdown() -> str:
 def metrics_command(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (as in README.md).")] = False,
 ) -> None:
-    """List every metric name a gate can use, with its meaning."""
+    """List every metric name a gate can use, with its meaning.
+
+    \b
+    Examples:
+      audit metrics
+      audit metrics --markdown
+    """
     if markdown:
         print(metrics_markdown())
         return
-    table = RichTable(title="Metrics (use in --fail-on \"METRIC OP VALUE\")")
+    table = RichTable(title="Metrics (use in --fail-on \"METRIC OP VALUE\")", box=None if not console.is_terminal
+                      else RichTable().box)
     table.add_column("metric", no_wrap=True)
     table.add_column("analyser")
     table.add_column("meaning")
-    for analyser in REGISTRY:
-        for name in analyser.metrics:
-            table.add_row(name, analyser.name, escape(_with_needs(analyser, name)))
+    rows = [(name, a.name, _with_needs(a, name)) for a in REGISTRY for name in a.metrics]
+    rows += [(name, "(--baseline)", meaning) for name, meaning in BASELINE_METRICS.items()]
+    for name, owner, meaning in rows:
+        table.add_row(Text(name), owner, Text(meaning))
     console.print(table)
 
 
 @app.command("analysers")
 def analysers_command() -> None:
-    """List the analysers (names for --only / --skip) in the order they run."""
+    """List the analysers (names for --only / --skip) in the order they run.
+
+    \b
+    Example:
+      audit analysers
+    """
     for analyser in REGISTRY:
         needs = ", ".join(analyser.needs) or "a table"
-        console.print(f"{analyser.name:<16} {analyser.title:<32} needs: {needs}", highlight=False)
+        plain(f"{analyser.name:<16} {analyser.title:<32} needs: {needs}")
+
+
+register_commands(app)
 
 
 def main() -> None:

@@ -46,12 +46,15 @@ class Config:
     max_file_bytes: int = 256 * 1024 * 1024  # image files larger than this are not read (a finding instead)
     image_timeout: int = 60  # seconds to read and decode one image before it is stopped (a finding instead)
     confine_to_root: bool = False  # refuse image paths that lead outside --root (absolute elsewhere, or '..')
+    # `audit baseline create` file: findings it lists are known, reported as suppressed and not gated on. Not
+    # `baseline`: that name is the human-baseline analyser's settings table.
+    baseline_file: Path | None = None
     # Per-analyser settings, e.g. {"duplicates": {"near_threshold": 0.9}, "quality": {"dark_max": 20}}.
     analysers: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_source: str | None = None
 
 
-_PATH_FIELDS = {"root", "out", "cache_dir", "probs", "embeddings"}
+_PATH_FIELDS = {"root", "out", "cache_dir", "probs", "embeddings", "baseline_file"}
 _LIST_FIELDS = {"only", "skip", "fail_on"}
 _INT_FIELDS = {"jobs", "sample", "seed", "tsne_max", "montage_max", "max_file_bytes", "image_timeout"}
 _BOOL_FIELDS = {"use_cache", "quiet", "force", "confine_to_root"}

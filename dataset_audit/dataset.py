@@ -166,8 +166,24 @@ def load_table(source: Path, config: Config, encoding: str | None = None, delimi
         table.root = (config.root or source.parent).resolve()
     if config.root is not None and source.is_dir():
         table.root = config.root.resolve()
+    return _finish_table(table, config)
+
+
+def load_frame(frame: pd.DataFrame, config: Config, source: str = "DataFrame") -> Table:
+    """A table from a pandas DataFrame already in memory (the notebook API); relative paths are relative to
+    --root, else to the current folder. The caller's frame is not modified."""
+    if not isinstance(frame, pd.DataFrame):
+        raise AuditUsageError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    table = Table(frame=frame.reset_index(drop=True).copy(), source=source,
+                  root=(config.root or Path.cwd()).resolve())
+    table.frame.columns = [str(c) for c in table.frame.columns]
+    return _finish_table(table, config)
+
+
+def _finish_table(table: Table, config: Config) -> Table:
+    """Column roles and --sample, the same for every kind of input."""
     if len(table.frame.columns) == 0 or len(table.frame) == 0:
-        raise AuditUsageError(f"{source} has no data rows (columns found: {_column_list(table.frame)})")
+        raise AuditUsageError(f"{table.source} has no data rows (columns found: {_column_list(table.frame)})")
     _assign_roles(table, config)
     table.outputs = load_model_outputs(table.frame, table.labels(), config.pred_col, config.probs_prefix,
                                        config.probs, config.embeddings)

@@ -1,4 +1,4 @@
-"""README.md's generated blocks (metric list, settings reference) and `python -m dataset_audit.docs`, which rewrites
+"""README.md's generated blocks (CLI reference, metric list, settings reference) and `python -m dataset_audit.docs`, which rewrites
 them in place (`make readme`); tests/test_docs.py fails when README.md is stale."""
 
 from __future__ import annotations
@@ -22,8 +22,14 @@ def _settings() -> str:
     return settings_markdown(REGISTRY)
 
 
+def _cli() -> str:
+    from .cli_docs import cli_reference_markdown
+
+    return cli_reference_markdown()
+
+
 # marker name -> what goes between <!-- NAME:start --> and <!-- NAME:end -->
-BLOCKS: dict[str, Callable[[], str]] = {"metrics": _metrics, "settings": _settings}
+BLOCKS: dict[str, Callable[[], str]] = {"cli": _cli, "metrics": _metrics, "settings": _settings}
 
 
 def block_pattern(name: str) -> re.Pattern[str]:

@@ -36,6 +36,8 @@ class Finding:
     paths: list[str] = field(default_factory=list)
     # Positions in the audited frame (equal to rows unless --sample picked a subset); set by the pipeline.
     positions: list[int] = field(default_factory=list)
+    # Stable across runs (finding_ids.py): what baselines and `audit diff` match on; set by the pipeline.
+    id: str = ""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field, replace
 from . import __version__, settings
 from .analysers import REGISTRY
 from .analysers._tabular import profile_table
+from .baseline import BASELINE_METRICS, BaselineOutcome
 from .config import Config
 from .dataset import Table
 from .errors import AuditUsageError
+from .finding_ids import assign_ids
 from .gates import Gate, GateResult, evaluate, parse_gate
 from .model import NEEDS, Analyser, AuditInput, Finding, Section
 from .scan import Features, scan_images
@@ -34,6 +36,7 @@ class AuditResult:
     seconds: float = 0.0
     tool_version: str = __version__
     timings: dict[str, float] = field(default_factory=dict)
+    baseline: BaselineOutcome | None = None  # set when findings were compared with a --baseline file
     # Metrics an analyser defines but could not compute, with why ("no labels ..."); a gate on one fails.
     not_computed: dict[str, str] = field(default_factory=dict)
 
@@ -86,6 +89,7 @@ def missing_needs(needs: tuple[str, ...], table: Table, features: Features | Non
     return None
 def parse_gates(config: Config, registry: list[Analyser] = REGISTRY) -> list[Gate]:
     catalogue = {name: metric.meaning for analyser in registry for name, metric in analyser.metrics.items()}
+    catalogue |= BASELINE_METRICS
     return [parse_gate(expr, catalogue) for expr in config.fail_on]
 
 
@@ -122,6 +126,7 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
         if advance:
             advance(1)
     _attach_paths(sections, table)
+    assign_ids([f for s in sections for f in s.findings], table)
     metrics = {k: v for s in sections for k, v in s.metrics.items()}
     results = [evaluate(g, metrics) for g in gates]
     return AuditResult(table=table, features=features, sections=sections, metrics=metrics, gates=results,

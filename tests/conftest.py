@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from imagetools import write_bad_files
+from imagetools import write_bad_files, write_small_dataset
 from typer.testing import CliRunner
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
@@ -26,3 +26,7 @@ def sample_report(tmp_path_factory) -> Path:
                                       "--no-cache"])
     assert result.exit_code == 0, result.output
     return out
+
+@pytest.fixture
+def small_dataset(tmp_path: Path) -> Path:
+    return write_small_dataset(tmp_path / "data")

@@ -73,3 +73,22 @@ def write_bad_files(folder: Path) -> dict[str, Path]:
     put("bomb.png", png_claiming_size(30000, 30000), "decompression_bomb")
     files["missing"] = folder / "does_not_exist.jpg"
     return files
+
+
+def write_small_dataset(folder: Path) -> Path:
+    """folder/images.csv over 12 good images in two classes, one exact copy (copy_of_03.png) and three broken
+    files (empty.jpg, truncated.jpg, gone.jpg which does not exist), rows in this order. Returns the CSV."""
+    images = folder / "images"
+    images.mkdir(parents=True)
+    rows = ["path,label"]
+    for i in range(12):
+        random_rgb(200 + i, (48, 40)).save(images / f"img_{i:02d}.png")
+        rows.append(f"images/img_{i:02d}.png,{'cat' if i < 7 else 'dog'}")
+    (images / "copy_of_03.png").write_bytes((images / "img_03.png").read_bytes())
+    rows.append("images/copy_of_03.png,cat")
+    (images / "empty.jpg").write_bytes(b"")
+    (images / "truncated.jpg").write_bytes(jpeg_bytes(random_rgb(7, (200, 160)))[:600])
+    rows += ["images/empty.jpg,cat", "images/truncated.jpg,dog", "images/gone.jpg,dog"]
+    csv = folder / "images.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    return csv

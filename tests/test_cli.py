@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from imagetools import random_rgb, write_bad_files
 from typer.testing import CliRunner
 
 from dataset_audit.analysers import REGISTRY
+from dataset_audit.baseline import BASELINE_METRICS
 from dataset_audit.cli import app
 
 runner = CliRunner()
@@ -58,7 +60,8 @@ def test_end_to_end_finds_integrity_problems_by_row_and_path(dataset, tmp_path):
     assert code == 0, output
     assert (out / "report.html").is_file()
     doc = load_findings(out)
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
+    assert all(f["id"].startswith(f"{f['analyser']}/{f['kind']}/") for f in doc["findings"])
     assert doc["tool"]["name"] == "dataset-audit"
     assert doc["dataset"]["rows"] == 12 + 15 + 1
     assert doc["dataset"]["columns"]["label"] == "label"
@@ -219,7 +222,7 @@ def test_metrics_command_lists_every_metric():
     result = runner.invoke(app, ["metrics", "--markdown"])
     assert result.exit_code == 0
     listed = {line.split("`")[1] for line in result.output.splitlines() if line.startswith("| `")}
-    assert listed == {metric for analyser in REGISTRY for metric in analyser.metrics}
+    assert listed == {metric for analyser in REGISTRY for metric in analyser.metrics} | set(BASELINE_METRICS)
 
 
 def test_python_dash_m_entry_point():
@@ -276,3 +279,15 @@ def test_brackets_in_messages_are_printed_not_eaten(tmp_path):
     (tmp_path / "t.csv").write_text("path,label\na.png,x\n")
     code, output = run(str(tmp_path / "t.csv"), "--label-col", "[bold]y[/bold]", "--out", str(tmp_path / "o"))
     assert code == 2 and "[bold]y[/bold]" in output
+
+
+@pytest.mark.skipif(shutil.which("audit") is None and not Path(sys.executable).with_name("audit").exists(),
+                    reason="console script not installed")
+def test_shell_completion_completes_commands_and_options():
+    script = shutil.which("audit") or str(Path(sys.executable).with_name("audit"))
+    env = {**os.environ, "_AUDIT_COMPLETE": "complete_bash", "COMP_WORDS": "audit run x.csv --fail", "COMP_CWORD": "3"}
+    result = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
+    assert "--fail-on" in result.stdout.split()
+    env |= {"COMP_WORDS": "audit ba", "COMP_CWORD": "1"}
+    result = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
+    assert result.stdout.split() == ["baseline"]

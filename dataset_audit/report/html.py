@@ -69,9 +69,9 @@ def _format_number(value: Any) -> str:
     return str(value)
 
 
-def _plural(count: int, noun: str) -> str:
-    """'1 image', '2 images' (noun given in the singular)."""
-    return f"{_format_number(count)} {noun}{'' if count == 1 else 's'}"
+def _plural(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 image', '2 images' (noun given in the singular; irregular plurals as `plural`)."""
+    return f"{_format_number(count)} {noun if count == 1 else plural or noun + 's'}"
 
 
 def plotly_safe(value: Any, key: str = "") -> Any:

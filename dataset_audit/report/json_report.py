@@ -3,6 +3,9 @@
 Schema changes:
   1: first version: schema_version, tool, dataset, scan, timings, metrics, gates, analysers, findings.
   2: `not_computed` (metric -> why it has no value, e.g. no labels); a gate on such a metric carries `not_computed`.
+  3: every finding has a stable `id` ("analyser/kind/hash", see finding_ids.py); a run with --baseline adds
+     `baseline` {path, known_count, new_count, known: [{id, analyser, kind, severity, message}], resolved: [...]}
+     and leaves the known findings out of `findings`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 from ..pipeline import AuditResult
 from .base import ProgressFactory
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _plain(value: Any) -> Any:
@@ -75,11 +78,13 @@ def findings_document(result: AuditResult) -> dict[str, Any]:
             for s in result.sections
         ],
         "findings": [
-            {"analyser": f.analyser, "kind": f.kind, "severity": f.severity, "message": f.message,
+            {"id": f.id, "analyser": f.analyser, "kind": f.kind, "severity": f.severity, "message": f.message,
              "rows": f.rows, "paths": f.paths, "detail": f.detail}
             for f in result.findings
         ],
     }
+    if result.baseline is not None:
+        document["baseline"] = result.baseline.document()
     return _plain(document)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..parallel import process_map
-from ..scan.decode import decode_rgb
+from ..scan.decode import load_preview
 
 TILE_SIDE = 32
 TILES_PER_LINE = 32
@@ -49,12 +49,15 @@ def tile_bytes(path: str | None, side: int = TILE_SIDE) -> tuple[int, int, bytes
     """(width, height, RGB bytes) of the image shrunk to fit side x side, or None when it cannot be read."""
     if not path:
         return None
+    # The scan's safe reader: regular files only, byte cap, time limit, pixel cap (a FIFO or /dev/zero in the table
+    # must not hang the report either). Unreadable files are already findings; the page shows a placeholder.
+    rgb = load_preview(path, side)
+    if rgb is None:
+        return None
     try:
-        with Image.open(path) as image:
-            rgb, _, _ = decode_rgb(image, draft_side=side * 2)
         rgb = rgb.copy()
         rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
-    except Exception:  # noqa: BLE001 - unreadable files are already findings; the page shows a placeholder
+    except Exception:  # noqa: BLE001 - a decoder error surfacing late is a placeholder too
         return None
     return rgb.width, rgb.height, rgb.tobytes()
 

@@ -12,6 +12,7 @@ import pytest
 
 from dataset_audit.config import Config
 from dataset_audit.dataset import Table
+from dataset_audit.finding_ids import assign_ids
 from dataset_audit.gates import GateResult, parse_gate
 from dataset_audit.model import Chart, Finding, Section, TableBlock
 from dataset_audit.pipeline import AuditResult
@@ -37,6 +38,7 @@ def hand_built_result() -> AuditResult:
         tables=[TableBlock(title="Groups", columns=["group", "rows"], rows=[["a", 2], ["b", 2]])],
         notes=["Compared on every column but the label."],
     )
+    assign_ids(section.findings, table)  # as the pipeline does: findings.json carries stable ids
     skipped = Section(name="balance", title="Class balance", skipped="no labels (pass --label-col)")
     gate = parse_gate("rows.duplicate_count>0", {"rows.duplicate_count": ""})
     missing = parse_gate("balance.num_classes>1", {"balance.num_classes": ""})
