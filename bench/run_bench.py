@@ -162,7 +162,7 @@ def main() -> None:
 def results_markdown(rows: list[tuple[str, str]], report: dict) -> str:
     when = time.strftime("%Y-%m-%d", time.gmtime())
     lines = [f"Measured by `make bench` on {when}, {report['machine']['cores']} cores "
-             f"(wall times on a shared machine vary by ~15% between runs).", "", "| what | figure |", "| --- | --- |"]
+             f"(a shared machine: other work may have run at the same time, so compare ratios from one run, not runs).", "", "| what | figure |", "| --- | --- |"]
     lines += [f"| {label} | {text.replace('|', '/')} |" for label, text in rows]
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,5 @@
-"""README.md's generated blocks (CLI reference, metric list, settings reference) and `python -m dataset_audit.docs`, which rewrites
+"""README.md's generated blocks (CLI reference, metric list, settings reference, the benchmark table) and
+`python -m dataset_audit.docs`, which rewrites
 them in place (`make readme`); tests/test_docs.py fails when README.md is stale."""
 
 from __future__ import annotations
@@ -28,8 +29,15 @@ def _cli() -> str:
     return cli_reference_markdown()
 
 
+
+def _bench() -> str:
+    """bench/RESULTS.md as `make bench` last wrote it (committed): README quotes measured figures only from there."""
+    return (Path(__file__).resolve().parents[1] / "bench" / "RESULTS.md").read_text(encoding="utf-8").rstrip("\n")
+
+
+
 # marker name -> what goes between <!-- NAME:start --> and <!-- NAME:end -->
-BLOCKS: dict[str, Callable[[], str]] = {"cli": _cli, "metrics": _metrics, "settings": _settings}
+BLOCKS: dict[str, Callable[[], str]] = {"cli": _cli, "metrics": _metrics, "settings": _settings, "bench": _bench}
 
 
 def block_pattern(name: str) -> re.Pattern[str]:
