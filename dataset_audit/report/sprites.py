@@ -1,10 +1,9 @@
 """Sprite sheets: one small tile per explorer row, packed 1,024 to a WebP image, so every row can carry a picture.
 
-Measured on 1,024 CIFAR-10 images (32x32) by bench/thumbnail_encodings.py, bytes per image including base64:
-one JPEG data URI each 735-851 B (q50-q80; the headers dominate), one WebP each 378-536 B, a JPEG sprite 302-410 B,
-a WebP sprite 264 B at quality 50 and 233 B at quality 40. A WebP sprite at quality 40 keeps 60,000 rows
-near 14 MB (15.5 MB at quality 45 made the whole report 28.5 MB), which leaves room for plotly.js (4.8 MB) and the
-table inside the 25 MB budget; 32 px tiles at quality 40 still show what a CIFAR-10 image is.
+Chosen by measurement (bench/thumbnail_encodings.py, on 1,024 CIFAR-10 images): one data URI per image pays its
+headers every time, so sprite sheets beat single URIs at every quality, and WebP beats JPEG; quality 40 is the one
+that keeps a 60,000-row report inside the 25 MB budget with plotly.js and the table (bench/RESULTS.md gives the
+report sizes `make bench` measured), and 32 px tiles at quality 40 still show what a CIFAR-10 image is.
 
 Cost: every listed image is opened once more (in parallel, decoded at reduced size where the format allows);
 memory is one sheet (1,024 tiles) plus one tile per worker.

@@ -10,7 +10,7 @@ import sqlite3
 from conftest import by_kind, findings, run_cli, write_csv
 
 from dataset_audit.scan.cache import ScanCache
-from dataset_audit.scan.decode import FEATURE_VERSION
+from dataset_audit.scan.decode import FEATURE_VERSION, RECORD_COLUMNS
 
 
 class _Payload:
@@ -48,7 +48,11 @@ def test_5_cache_rows_are_never_unpickled(good_images, tmp_path):
 
 def test_5_cache_keeps_only_checked_data(tmp_path):
     cache = ScanCache(tmp_path)
-    values = (["ok", "", "", 10, "PNG", False, 4, 4, "RGB", 1, False] + [1.5] * 13 + [0, 0, 0])
+    # One value of the right type per record column, whatever columns the scan records today.
+    values = [{"status": "ok", "format": "PNG", "mode": "RGB"}.get(name, default) for name, default in
+              RECORD_COLUMNS.items()]
+    values = [1.5 if isinstance(v, float) else 4 if isinstance(v, int) and not isinstance(v, bool) else v
+              for v in values]
     cache.store([("/a.png", 10, 1, tuple(values), b"\0" * 768)])
     assert cache.lookup({"/a.png": (10, 1)})["/a.png"][0] == tuple(values)
     with sqlite3.connect(tmp_path / "scan-cache.sqlite") as db:
