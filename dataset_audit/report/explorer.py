@@ -132,7 +132,7 @@ def interleave_splits(positions: list[int], splits: list[str] | None) -> list[in
     return out
 
 
-# Compact encodings (report.js: value() reads them): they cut the 60,000-row CIFAR-10 explorer by ~2.5 MB.
+# Compact encodings (report.js: value() reads them): runs of row numbers, folder codes + names for paths.
 def _row_column(rows: list[int]) -> dict:
     """Input row numbers; a plain run (no --sample) is stored as its first number."""
     column: dict[str, Any] = {"name": "row", "kind": "num", "group": "table"}
