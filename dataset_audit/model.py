@@ -143,6 +143,7 @@ NEEDS = {
     "decoded": "no image could be decoded",
     "labels": "no labels (pass --label-col, or a label column with values)",
     "split": "no split column (pass --split-col, or a column named 'split')",
+    "two_classes": "fewer than two classes among the decoded, labelled images: nothing to tell apart",
 }
 
 

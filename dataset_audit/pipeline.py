@@ -86,6 +86,11 @@ def missing_needs(needs: tuple[str, ...], table: Table, features: Features | Non
                 return f"the label column {table.label_col!r} is empty in every row"
         if need == "split" and table.split_col is None:
             return NEEDS["split"]
+        if need == "two_classes":
+            labels = table.labels()
+            decoded = features.ok.tolist() if features is not None else [True] * len(table)
+            if labels is None or len({label for label, ok in zip(labels, decoded, strict=True) if label and ok}) < 2:
+                return NEEDS["two_classes"]
     return None
 def parse_gates(config: Config, registry: list[Analyser] = REGISTRY) -> list[Gate]:
     catalogue = {name: metric.meaning for analyser in registry for name, metric in analyser.metrics.items()}

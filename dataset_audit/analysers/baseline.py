@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dataset import class_groups
 from ..model import Analyser, AuditInput, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting
+from ._class_limit import decoded_classes
 
 NAME = "baseline"
 SETTINGS = (
@@ -27,15 +27,9 @@ SETTINGS = (
 
 def run(data: AuditInput) -> Section:
     section = Section(name=NAME, title="Human baseline")
-    labels = data.table.labels()
-    assert labels is not None and data.features is not None  # declared needs
-    groups = class_groups(labels, np.flatnonzero(data.features.ok))
-    if len(groups) < 2:
-        section.skipped = "fewer than two classes among the decoded, labelled images: nothing to choose between"
-        return section
-    if len(groups) > data.settings.max_classes:
-        section.skipped = (f"{len(groups):,} classes, more than baseline.max_classes = {data.settings.max_classes}:"
-                           " too many to choose from by button")
+    groups, too_many = decoded_classes(data, data.settings.max_classes, NAME, ": too many to choose from by button")
+    if too_many:
+        section.skipped = too_many
         return section
     labelled = np.sort(np.concatenate([members for _, members in groups]))
     wanted = min(data.settings.images, len(labelled))
@@ -60,7 +54,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Human baseline",
     run=run,
-    needs=("images", "decoded", "labels"),
+    needs=("images", "decoded", "labels", "two_classes"),
     settings=SETTINGS,
     metrics={},
 )

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dataset import class_groups
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting
+from ._class_limit import decoded_classes
 from ._image_properties import ImageProperty, category_codes, image_properties, quantile_bins
 
 NAME = "bias"
@@ -129,15 +129,9 @@ def score_property(prop: ImageProperty, y: np.ndarray, fold: np.ndarray, classes
 
 def run(data: AuditInput) -> Section:
     section = Section(name=NAME, title="Bias and spurious correlations")
-    labels = data.table.labels()
-    assert labels is not None and data.features is not None  # declared needs
-    groups = class_groups(labels, np.flatnonzero(data.features.ok))
-    if len(groups) < 2:
-        section.skipped = "fewer than two classes among the decoded, labelled images: nothing to predict"
-        return section
-    if len(groups) > data.settings.max_classes:
-        section.skipped = (f"{len(groups):,} classes, more than bias.max_classes = {data.settings.max_classes}"
-                           " (raise it to score them)")
+    groups, too_many = decoded_classes(data, data.settings.max_classes, NAME, " (raise it to score them)")
+    if too_many:
+        section.skipped = too_many
         return section
     class_names = [name for name, _ in groups]
     rows = np.concatenate([members for _, members in groups])
@@ -325,7 +319,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Bias and spurious correlations",
     run=run,
-    needs=("images", "decoded", "labels"),
+    needs=("images", "decoded", "labels", "two_classes"),
     settings=SETTINGS,
     metrics={
         "bias.max_property_score": "highest cross-validated one-vs-rest AUC with which one image property alone "
