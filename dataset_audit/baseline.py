@@ -9,12 +9,11 @@ in the file). Matching is by id only, so it costs O(findings).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AuditUsageError
+from .errors import AuditUsageError, read_json_file
 from .model import Finding, Section
 
 BASELINE_VERSION = 1
@@ -92,12 +91,7 @@ def baseline_from_findings_document(document: dict[str, Any], source: str) -> di
 
 def read_baseline(path: Path) -> Baseline:
     """A baseline file, or a usage error naming what is wrong with it."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise AuditUsageError(f"baseline file not found: {path} (create it with `audit baseline create`)") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AuditUsageError(f"cannot read baseline file {path}: {exc}") from exc
+    document = read_json_file(path, "baseline file", " (create it with `audit baseline create`)")
     if not isinstance(document, dict) or not isinstance(document.get("findings"), list):
         raise AuditUsageError(f"{path} is not a dataset-audit baseline (no 'findings' list)")
     if document.get("baseline_version", 0) > BASELINE_VERSION:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -48,19 +50,26 @@ def baseline_create_command(
       audit baseline create audit-report/findings.json -o audit-baseline.json
       audit run images.csv --label-col label --baseline audit-baseline.json
     """
-    try:
+    with _usage_errors(writing=output):
         document = read_findings_document(findings)
         baseline = baseline_from_findings_document(document, str(findings))
         if output.exists() and not force and not _is_baseline(output):
             raise AuditUsageError(f"{output} exists and is not a dataset-audit baseline; pass --force to replace it")
         write_atomically(output, json.dumps(baseline, indent=1, ensure_ascii=False) + "\n")
+    plain(f"Baseline: {len(baseline['findings']):,} finding(s) written to {output}")
+
+
+@contextmanager
+def _usage_errors(writing: Path | None = None) -> Iterator[None]:
+    """A usage error, or a file that cannot be written, ends the command with its message and exit code 2."""
+    try:
+        yield
     except AuditUsageError as exc:
         error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except OSError as exc:
-        error(f"cannot write {output}: {exc.strerror or exc}")
+        error(f"cannot write {exc.filename or writing}: {exc.strerror or exc}")
         raise typer.Exit(EXIT_USAGE) from None
-    plain(f"Baseline: {len(baseline['findings']):,} finding(s) written to {output}")
 
 
 def _is_baseline(path: Path) -> bool:
@@ -85,7 +94,7 @@ def check_command(
       audit check audit-report/findings.json --fail-on "duplicates.near_rate>0.01"
       audit check audit-report/findings.json --fail-on "integrity.unreadable_count>0" --fail-on "balance.imbalance_ratio>10"
     """
-    try:
+    with _usage_errors():
         document = read_findings_document(findings)
         expressions = list(fail_on or [])
         if not expressions:
@@ -96,9 +105,6 @@ def check_command(
         if not expressions:
             expressions = [g["expr"] for g in document.get("gates", [])]
         results = regate(document, expressions)
-    except AuditUsageError as exc:
-        error(str(exc))
-        raise typer.Exit(EXIT_USAGE) from None
     print_gates(results)
     if not results:
         plain("no gates to check: pass --fail-on (or set fail_on in the config file)", err)
@@ -127,17 +133,11 @@ def diff_command(
       audit diff v1/findings.json v2/findings.json
       audit diff v1/findings.json v2/findings.json --html diff.html --fail-on-regression duplicates.near_rate
     """
-    try:
+    with _usage_errors(writing=html):
         diff = diff_documents(read_findings_document(old), read_findings_document(new), str(old), str(new))
         gates = regressions(diff, list(fail_on_regression or []))
         if html is not None:
             write_atomically(html, render_diff_html(diff, gates))
-    except AuditUsageError as exc:
-        error(str(exc))
-        raise typer.Exit(EXIT_USAGE) from None
-    except OSError as exc:
-        error(f"cannot write {html}: {exc.strerror or exc}")
-        raise typer.Exit(EXIT_USAGE) from None
     plain(render_diff_text(diff, gates, all_metrics=all_metrics).rstrip("\n"))
     failed = [g for g in gates if not g.passed]
     if failed:

@@ -7,7 +7,6 @@ Findings are matched by their stable ids (finding_ids.py), so the diff is O(find
 from __future__ import annotations
 
 import importlib.resources
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import jinja2
 
 from .analysers import metric_catalogue
 from .baseline import BASELINE_METRICS
-from .errors import AuditUsageError
+from .errors import AuditUsageError, read_json_file
 from .finding_ids import SUBJECT_KEYS
 from .gates import GateResult, evaluate, parse_gate
 
@@ -28,12 +27,7 @@ _REGRESSION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?:>\s*([-+]?(?:\d+\.?\d*|\.\
 
 def read_findings_document(path: Path) -> dict[str, Any]:
     """A findings.json written by `audit run`, or a usage error saying what is wrong with the file."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise AuditUsageError(f"file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AuditUsageError(f"cannot read {path} as JSON: {exc}") from exc
+    document = read_json_file(path, "findings file")
     if not isinstance(document, dict) or (document.get("tool") or {}).get("name") != "dataset-audit" \
             or not isinstance(document.get("metrics"), dict):
         raise AuditUsageError(f"{path} is not a findings.json written by dataset-audit")
