@@ -212,6 +212,10 @@ def run_command(
                                                      "[tool.dataset-audit] in ./pyproject.toml).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the scan (0 = one per "
                                       "core).")] = Config.jobs,
+    dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="Scan on the Dask cluster whose "
+                                             "scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of local "
+                                             "processes; its workers must read the same paths. Needs "
+                                             "pip install 'dataset-audit[dask]'.")] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Scan cache folder.",
                                                    show_default="$XDG_CACHE_HOME/dataset-audit or "
                                                    "~/.cache/dataset-audit")] = None,

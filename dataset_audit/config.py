@@ -30,6 +30,7 @@ class Config:
     root: Path | None = None
     out: Path = Path("audit-report")
     jobs: int = 0  # 0: one worker per core
+    dask: str | None = None  # address of a Dask scheduler to scan on instead of local worker processes
     cache_dir: Path = field(default_factory=default_cache_dir)
     use_cache: bool = True
     sample: int | None = None

@@ -13,6 +13,7 @@ from PIL import Image
 from .config import Config
 from .errors import AuditUsageError
 from .model_outputs import ModelOutputs, load_model_outputs
+from .scan import remote
 from .table_file import read_table_file
 
 # Every extension of a format Pillow can open, less containers of non-image data and vector documents that merely
@@ -27,6 +28,9 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "n.a.", "#n/a", "nan", "null", "non
                             "missing"})
 # A column "looks like image paths" when at least this share of its non-empty values end in an image extension.
 PATH_COLUMN_SHARE = 0.5
+# Where a table row's image is: a local path, or a URL read through fsspec. A URL stays text: Path would collapse
+# its "//" (s3://bucket/key -> s3:/bucket/key).
+ImagePath = Path | str
 
 
 @dataclass
@@ -65,15 +69,22 @@ class Table:
             return []
         return ["" if pd.isna(v) else str(v) for v in self.frame[self.path_col].tolist()]
 
-    def resolved_paths(self) -> list[Path | None]:
-        """Absolute paths to read; None where the cell is empty. A cell with surrounding spaces names the file
-        spelt exactly so when that exists (file names may start or end with a space), else the stripped name."""
-        resolved: list[Path | None] = []
+    def resolved_paths(self) -> list[ImagePath | None]:
+        """Absolute paths to read, or URLs (as written, stripped); None where the cell is empty. A file:// URL is
+        the local path it names. A cell with surrounding spaces names the file spelt exactly so when that exists
+        (file names may start or end with a space), else the stripped name."""
+        resolved: list[ImagePath | None] = []
         for value in self.paths():
             text = value.strip()
             if not text:
                 resolved.append(None)
                 continue
+            if remote.is_url(text):
+                resolved.append(text)
+                continue
+            local = remote.local_path_of(text)
+            if local is not None:
+                value = text = local
             path = self._under_root(text)
             if text != value:
                 exact = self._under_root(value)
@@ -88,10 +99,12 @@ class Table:
         path = Path(text).expanduser()
         return path if path.is_absolute() else self.root / path
 
-    def outside_root(self, paths: list[Path | None] | None = None) -> list[bool]:
+    def outside_root(self, paths: list[ImagePath | None] | None = None, urls: bool = False) -> list[bool]:
         """Per row: whether its image path leads outside the root folder (an absolute path elsewhere, or '..').
         Judged on the path as written; only a path that looks outside has its folder's real path checked (once per
-        folder), so /home/me/data/x.png is inside a root that is the symlink-resolved /mnt/data."""
+        folder), so /home/me/data/x.png is inside a root that is the symlink-resolved /mnt/data. A URL is outside
+        every folder, but flagged only when `urls` is true (--confine-to-root refuses URLs; otherwise a URL is a
+        remote image, not a stray path worth a warning)."""
         root = os.path.normpath(str(self.root))
         real_root = os.path.realpath(root)
         folders: dict[str, bool] = {}
@@ -107,8 +120,18 @@ class Table:
                     folders[folder] = True
             return folders[folder]
 
-        return [path is not None and outside(os.path.normpath(str(path)))
+        return [path is not None and (urls if isinstance(path, str) and remote.is_url(path)
+                                      else outside(os.path.normpath(str(path))))
                 for path in (self.resolved_paths() if paths is None else paths)]
+
+    def check_urls_readable(self) -> None:
+        """A usage error naming the first URL row when the image paths hold URLs that cannot be read here (fsspec,
+        or the filesystem of a protocol such as s3fs, not installed)."""
+        if self.path_col is None:
+            return
+        remote.require_support((f"row {self.original_row(position)} of column {self.path_col!r}", text)
+                               for position, text in enumerate(v.strip() for v in self.paths())
+                               if remote.is_url(text))
 
     def column_values(self, column: str | None) -> list[str] | None:
         if column is None:
@@ -198,6 +221,7 @@ def _finish_table(table: Table, config: Config) -> Table:
             f"--sample {config.sample}: audited a random subset of {config.sample:,} of "
             f"{table.total_rows:,} rows (seed {config.seed}); row numbers refer to the input file."
         )
+    table.check_urls_readable()
     return table
 
 

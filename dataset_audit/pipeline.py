@@ -18,6 +18,7 @@ from .finding_ids import assign_ids
 from .gates import Gate, GateResult, evaluate, parse_gate
 from .model import NEEDS, Analyser, AuditInput, Finding, Section
 from .scan import Features, scan_images
+from .scan.backend import scan_backend
 from .scan.runner import ProgressCallback
 from .scan.safe_read import ScanLimits
 from .settings import SettingValues
@@ -110,9 +111,11 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
     if not table.tabular_only and any(a.needs_images for a in analysers):
         paths = table.resolved_paths()
         callback = progress("Scanning images", len(set(map(str, paths)))) if progress else None
-        features = scan_images(paths, jobs=config.jobs, cache_dir=config.cache_dir if config.use_cache else None,
-                               progress=callback, limits=ScanLimits(config.max_file_bytes, config.image_timeout),
-                               refused=table.outside_root(paths) if config.confine_to_root else None)
+        with scan_backend(config.jobs, config.dask) as backend:  # --dask: a wrong address fails before the scan
+            features = scan_images(paths, jobs=backend.jobs, cache_dir=config.cache_dir if config.use_cache else None,
+                                   progress=callback, limits=ScanLimits(config.max_file_bytes, config.image_timeout),
+                                   refused=table.outside_root(paths, urls=True) if config.confine_to_root else None,
+                                   map_items=backend.map_items)
         table.notes.extend(features.stats.warnings)  # e.g. a corrupt cache rebuilt: the report says so too
         timings["scan"] = features.stats.seconds
     profiles = profile_table(table) if any(a.uses_profiles for a in analysers) else None

@@ -26,7 +26,7 @@ def _encode(image: Image.Image, quality: int = 80) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def thumbnail_uri(path: Path | None, side: int) -> str | None:
+def thumbnail_uri(path: Path | str | None, side: int) -> str | None:
     """A data URI of the image shrunk to fit side x side, or None when it cannot be read."""
     if path is None:
         return None
@@ -42,10 +42,10 @@ def thumbnail_uri(path: Path | None, side: int) -> str | None:
 
 def _job(args: tuple[int, str | None, int]) -> tuple[int, str | None]:
     position, path, side = args
-    return position, thumbnail_uri(Path(path) if path else None, side)
+    return position, thumbnail_uri(path or None, side)  # a str, not a Path: Path would collapse a URL's //
 
 
-def make_thumbnails(requests: dict[int, int], paths: list[Path | None], jobs: int = 1,
+def make_thumbnails(requests: dict[int, int], paths: list[Path | str | None], jobs: int = 1,
                     progress: Callable[[int], None] | None = None) -> dict[int, str | None]:
     """{position: side} -> {position: data URI or None}."""
     work = [(pos, str(paths[pos]) if paths[pos] is not None else None, side) for pos, side in requests.items()]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from ..parallel import process_map
 from .cache import CacheEntry, ScanCache
 from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_one
 from .features import Features, ScanStats
+from .remote import cache_keys, is_url
 from .safe_read import ScanLimits
 
 CHUNK = 128  # files per task sent to a worker: large enough to amortise pickling, small enough to balance
@@ -30,6 +31,9 @@ THUMB_BYTES = THUMB_SIZE * THUMB_SIZE * 3
 UNCACHED_KINDS = frozenset({"timeout", "io_error", "file_too_large", "not_regular_file", "outside_root"})
 
 ProgressCallback = Callable[[int], None]
+# process_map's signature: (func, items, jobs, chunksize, serial_below) -> results in completion order. The local
+# process pool, or scan/dask_backend.py's DaskMap for --dask.
+MapFunction = Callable[..., Iterator]
 
 
 class ScanInterrupted(KeyboardInterrupt):
@@ -42,11 +46,19 @@ def _scan_item(item: tuple[int, str | None], limits: ScanLimits = ScanLimits()) 
     return index, tuple(record[c] for c in COLUMNS), thumb
 
 
-def _refused_record() -> tuple:
+def _refused_record(key: str) -> tuple:
     record = dict(RECORD_COLUMNS)
     record.update(status="unreadable", error_kind="outside_root",
-                  error="the path leads outside --root; not read (--confine-to-root)")
+                  error="a URL is outside --root; not read (--confine-to-root)" if is_url(key)
+                  else "the path leads outside --root; not read (--confine-to-root)")
     return tuple(record[c] for c in COLUMNS)
+
+
+def _file_key(path: Path | str | None) -> str:
+    """What identifies a file in the scan and its cache: the absolute path, or the URL as written."""
+    if path is None:
+        return ""
+    return path if isinstance(path, str) and is_url(path) else os.path.abspath(path)
 
 
 def _stat_key(path: str) -> tuple[int, int] | None:
@@ -105,27 +117,29 @@ def resolve_jobs(jobs: int) -> int:
     return jobs if jobs > 0 else max(1, os.cpu_count() or 1)
 
 
-def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None = None,
+def scan_images(paths: Sequence[Path | str | None], jobs: int = 0, cache_dir: Path | None = None,
                 progress: ProgressCallback | None = None, limits: ScanLimits = ScanLimits(),
-                refused: Sequence[bool] | None = None) -> Features:
-    """Features for each entry of `paths` (None = empty cell). Each unique file is decoded at most once.
-    Entries flagged in `refused` are not opened at all (an outside_root record)."""
+                refused: Sequence[bool] | None = None, map_items: MapFunction = process_map) -> Features:
+    """Features for each entry of `paths` (None = empty cell; a str may be a URL). Each unique file is decoded at
+    most once. Entries flagged in `refused` are not opened at all (an outside_root record). `map_items` runs the
+    decoding (default: local worker processes); the cache stays in this process either way."""
     started = time.perf_counter()
     # abspath, not resolve(): realpath costs an lstat per path component, for every image, in the main process.
-    keys = [os.path.abspath(p) if p is not None else "" for p in paths]
+    keys = [_file_key(p) for p in paths]
     unique_keys, file_ids = np.unique(np.array(keys, dtype=object), return_inverse=True)
     unique_list: list[str] = unique_keys.tolist()
     refused_keys = {keys[i] for i, flag in enumerate(refused or []) if flag and keys[i]}
     store = _ColumnStore(len(unique_list))
     stats = ScanStats(rows=len(paths), unique_files=len(unique_list), jobs=resolve_jobs(jobs))
 
-    stat_keys = {k: _stat_key(k) for k in unique_list if k and k not in refused_keys}
+    stat_keys = {k: _stat_key(k) for k in unique_list if k and k not in refused_keys and not is_url(k)}
+    stat_keys.update(cache_keys([k for k in unique_list if k not in refused_keys and is_url(k)]))
     cache = ScanCache(cache_dir) if cache_dir is not None else None
     cached = cache.lookup({k: v for k, v in stat_keys.items() if v is not None}) if cache else {}
     todo: list[tuple[int, str | None]] = []
     for index, key in enumerate(unique_list):
         if key in refused_keys:
-            store.put(index, _refused_record(), b"")
+            store.put(index, _refused_record(key), b"")
         elif key in cached:
             store.put(index, *cached[key])
             stats.from_cache += 1
@@ -137,8 +151,8 @@ def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None 
 
     writer = _CacheWriter(cache if cache is not None and cache.usable else None)
     try:
-        for index, values, thumb in process_map(partial(_scan_item, limits=limits), todo, jobs=stats.jobs,
-                                                chunksize=CHUNK, serial_below=2 * CHUNK):
+        for index, values, thumb in map_items(partial(_scan_item, limits=limits), todo, jobs=stats.jobs,
+                                              chunksize=CHUNK, serial_below=2 * CHUNK):
             store.put(index, values, thumb)
             stats.decoded += 1
             key = unique_list[index]

@@ -61,7 +61,13 @@ def _check_regular(st: os.stat_result, max_bytes: int) -> None:
 
 
 def read_image_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
-    """The whole file, or ReadRefused: missing, invalid path, folder, not a regular file, larger than max_bytes."""
+    """The whole file, or ReadRefused: missing, invalid path, folder, not a regular file, larger than max_bytes.
+    A URL (s3://, https://, ...) is read through fsspec with the same byte cap (scan/remote.py)."""
+    from . import remote  # here, not at the top: remote.py imports ReadRefused from this module
+
+    if remote.is_url(path):
+        return remote.read_url(path, max_bytes)
+    path = remote.local_path_of(path) or path
     try:
         _check_regular(os.stat(path), max_bytes)  # before open(): opening a FIFO blocks until a writer appears
     except FileNotFoundError:
