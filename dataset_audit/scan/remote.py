@@ -55,8 +55,10 @@ def protocols(url: str) -> list[str]:
 
 
 def require_support(urls: Iterable[tuple[str, str]]) -> None:
-    """A usage error unless fsspec and a filesystem for each protocol are installed. `urls`: (where, url) pairs,
-    e.g. ("row 3", "s3://bucket/a.jpg"); the first URL of each protocol is checked and named."""
+    """A usage error when fsspec, or the package of a protocol fsspec knows (s3fs for s3://), is not installed:
+    every such row would fail. `urls`: (where, url) pairs, e.g. ("row 3", "s3://bucket/a.jpg"); the first URL of
+    each protocol is named. A protocol fsspec does not know is left to the scan: one odd cell is a finding for
+    its row, not a failed run."""
     first_by_protocol: dict[str, tuple[str, str]] = {}
     for where, url in urls:
         for protocol in protocols(url):
@@ -72,8 +74,9 @@ def require_support(urls: Iterable[tuple[str, str]]) -> None:
     for protocol, (where, url) in first_by_protocol.items():
         try:
             fsspec.get_filesystem_class(protocol)
-        except (ImportError, ValueError) as exc:
-            # fsspec's own message says what to install: "Install s3fs to access S3", "Protocol not known: x".
+        except ValueError:  # "Protocol not known": the scan reports it for each such row
+            continue
+        except ImportError as exc:  # fsspec's message says what to install: "Install s3fs to access S3"
             raise AuditUsageError(f"{where}: cannot read the URL {url!r}: {exc}") from None
 
 

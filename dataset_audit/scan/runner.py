@@ -133,7 +133,8 @@ def scan_images(paths: Sequence[Path | str | None], jobs: int = 0, cache_dir: Pa
     stats = ScanStats(rows=len(paths), unique_files=len(unique_list), jobs=resolve_jobs(jobs))
 
     stat_keys = {k: _stat_key(k) for k in unique_list if k and k not in refused_keys and not is_url(k)}
-    stat_keys.update(cache_keys([k for k in unique_list if k not in refused_keys and is_url(k)]))
+    if cache_dir is not None:  # a remote key costs a request: only worth it with a cache
+        stat_keys.update(cache_keys([k for k in unique_list if k not in refused_keys and is_url(k)]))
     cache = ScanCache(cache_dir) if cache_dir is not None else None
     cached = cache.lookup({k: v for k, v in stat_keys.items() if v is not None}) if cache else {}
     todo: list[tuple[int, str | None]] = []

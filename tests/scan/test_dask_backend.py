@@ -159,3 +159,27 @@ def test_dask_is_a_config_setting_and_an_api_keyword(small_dataset, cluster):
                    dask=cluster.scheduler_address)
     assert report.result.features.stats.jobs == 2
     assert report.metrics["integrity.missing_count"] == 1
+
+
+def test_urls_are_read_by_the_workers(cluster):
+    """memory:// is visible to in-process workers: the fsspec path runs on the cluster, missing file and all."""
+    fsspec = pytest.importorskip("fsspec", reason="the remote extra is not installed")
+    from imagetools import png_bytes, random_rgb
+
+    fs = fsspec.filesystem("memory")
+    urls = []
+    for i in range(5):
+        fs.pipe(f"/dask-urls/img_{i}.png", png_bytes(random_rgb(500 + i)))
+        urls.append(f"memory://dask-urls/img_{i}.png")
+    urls.append("memory://dask-urls/gone.png")
+    try:
+        local = scan_images(urls, jobs=1)
+        dask_map = DaskMap.connect(cluster.scheduler_address)
+        try:
+            remote = scan_images(urls, map_items=dask_map)
+        finally:
+            dask_map.close()
+    finally:
+        fs.rm("/dask-urls", recursive=True)
+    pd.testing.assert_frame_equal(remote.frame, local.frame)
+    assert remote.frame["status"].tolist() == ["ok"] * 5 + ["missing"]
