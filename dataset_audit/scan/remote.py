@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from ..errors import AuditUsageError
@@ -130,6 +131,8 @@ def key_of(info: dict[str, Any]) -> CacheKey | None:
     size = info.get("size")
     for name in (*CHECKSUM_FIELDS, *TIME_FIELDS):
         value = info.get(name)
+        if isinstance(value, datetime):  # a listing and info() may give the same time as a datetime or a number
+            value = value.timestamp()
         if value not in (None, ""):
             digest = hashlib.blake2b(f"{name}={value}".encode(), digest_size=8).digest()
             return (size if isinstance(size, int) else -1, int.from_bytes(digest, "big", signed=True))

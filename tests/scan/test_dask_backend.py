@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from dataset_audit.cli import app
 from dataset_audit.errors import AuditUsageError
-from dataset_audit.scan import dask_backend, scan_images
+from dataset_audit.scan import dask_backend, runner, scan_images
 from dataset_audit.scan.dask_backend import DaskMap
+from dataset_audit.scan.runner import ScanInterrupted, _scan_item
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 
@@ -113,6 +114,38 @@ def test_closing_the_results_early_cancels_the_tasks_left(cluster):
         while cluster.scheduler.tasks and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not cluster.scheduler.tasks
+    finally:
+        dask_map.close()
+
+
+SCANNED: list[int] = []  # items _slow_scan_item ran on (in-process workers share this list)
+
+
+def _slow_scan_item(item, limits):
+    time.sleep(0.05)
+    SCANNED.append(item[0])
+    return _scan_item(item, limits)
+
+
+def test_ctrl_c_during_a_dask_scan_stops_it_and_cancels_the_tasks_left(tmp_path, cluster, monkeypatch):
+    csv = write_small_dataset(tmp_path / "data")
+    SCANNED.clear()
+    monkeypatch.setattr(runner, "_scan_item", _slow_scan_item)
+    monkeypatch.setattr(runner, "CHUNK", 2)  # 8 tasks of 2 images: most are queued when the first one arrives
+
+    def interrupt(_: int) -> None:
+        raise KeyboardInterrupt
+
+    dask_map = DaskMap.connect(cluster.scheduler_address)
+    try:
+        with pytest.raises(ScanInterrupted, match="interrupted after decoding 1 of 16 images"):
+            scan_images(_scan_paths(csv.parent), map_items=dask_map, progress=interrupt)
+        deadline = time.monotonic() + 10
+        while cluster.scheduler.tasks and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not cluster.scheduler.tasks
+        time.sleep(1.0)  # uncancelled, the 16 images would all be decoded by now
+        assert len(SCANNED) < 16
     finally:
         dask_map.close()
 
