@@ -73,8 +73,8 @@ def test_worker_processes_give_the_same_features(tmp_path):
     csv = write_small_dataset(tmp_path / "data")
     paths = _scan_paths(csv.parent)
     local = scan_images(paths, jobs=1)
-    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as process_cluster:
+    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None,
+                                  worker_dashboard_address=None) as process_cluster:
         dask_map = DaskMap.connect(process_cluster.scheduler_address)
         try:
             remote = scan_images(paths, map_items=dask_map, jobs=dask_map.threads)
