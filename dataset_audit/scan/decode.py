@@ -25,6 +25,8 @@ from .safe_read import ImageTimeout, ReadRefused, ScanLimits, read_image_file, t
 # 6: the luma histogram (entropy, percentiles) bins rounded luma, not truncated.
 FEATURE_VERSION = 6
 THUMB_SIZE = 16  # per-image RGB thumbnail kept in memory (mean images, embeddings, near-duplicate signatures)
+TILE_SIDE = 32  # per-image display tile for the report's explorer, kept on disk (scan/tiles.py), never re-decoded
+TILE_QUALITY = 90  # JPEG quality of a stored tile (the report re-encodes the sprite sheets at a lower quality)
 WORK_MAX_SIDE = 256  # quality statistics are measured on an image no larger than this on its long side
 DRAFT_ABOVE = 512  # JPEGs whose long side exceeds this are decoded at reduced scale (Pillow draft mode)
 PHASH_SIZE, PHASH_BITS = 32, 8
@@ -143,10 +145,17 @@ def _blank_record() -> dict[str, Any]:
 
 def scan_one(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[str, Any], bytes]:
     """Record of scalar features and the THUMB_SIZE RGB thumbnail bytes (empty when not decodable)."""
+    record, thumb, _ = scan_with_tile(path, limits)
+    return record, thumb
+
+
+def scan_with_tile(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[str, Any], bytes, bytes]:
+    """scan_one plus the image's display tile: JPEG bytes of the image shrunk to fit TILE_SIDE (empty when not
+    decodable), so the report shows every row without opening its image again."""
     record = _blank_record()
     if not path:
         record.update(status="missing", error_kind="empty_path", error="the path cell is empty")
-        return record, b""
+        return record, b"", b""
     try:
         # Pillow's warnings about a damaged file (corrupt EXIF, truncated tags) are not printed: what matters
         # about the file is in its record.
@@ -157,8 +166,9 @@ def scan_one(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[
             record["byte_hash"] = _digest64(data)
             if not data:
                 record.update(status="unreadable", error_kind="empty_file", error="file is empty (0 bytes)")
-                return record, b""
-            return record, _decode_into(record, data, path)
+                return record, b"", b""
+            thumb, tile = _decode_into(record, data, path)
+            return record, thumb, tile
     except ReadRefused as exc:
         record.update(status=exc.status, error_kind=exc.kind, error=str(exc))
     except ImageTimeout:
@@ -166,7 +176,7 @@ def scan_one(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[
                       error=f"reading and decoding took longer than {limits.seconds_per_image:g} s; stopped")
     except Exception as exc:  # noqa: BLE001 - every decoder failure is a finding, never a crash
         record.update(status="unreadable", error_kind=_classify_error(exc), error=f"{type(exc).__name__}: {exc}"[:300])
-    return record, b""
+    return record, b"", b""
 
 
 @contextmanager
@@ -214,7 +224,7 @@ def load_preview(path: str, side: int, limits: ScanLimits = ScanLimits()) -> Ima
         return None
 
 
-def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
+def _decode_into(record: dict[str, Any], data: bytes, path: str) -> tuple[bytes, bytes]:
     with open_image(data) as image:
         record["format"] = image.format or ""
         expected = EXTENSION_FORMATS.get(os.path.splitext(path)[1].lower())
@@ -232,7 +242,7 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
             record.update(status="skipped", error_kind="very_large", error=(
                 f"{width}x{height} ({width * height / 1e6:.0f} MP) is above the decode limit of "
                 f"{MAX_DECODE_PIXELS / 1e6:.0f} MP: its size and format were read, its pixels were not decoded"))
-            return b""
+            return b"", b""
         rgb, single_channel, orientation = decode_rgb(image, draft)
         if orientation != 1:
             record["exif_transposed"] = True
@@ -258,7 +268,16 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
     record["phash"] = bits_to_int64(phash_bits(np.asarray(gray.resize((PHASH_SIZE, PHASH_SIZE),
                                                                          Image.Resampling.LANCZOS))))
     record["status"] = "ok"
-    return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes()
+    return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes(), _tile(rgb)
+
+
+def _tile(rgb: Image.Image) -> bytes:
+    """The image shrunk to fit TILE_SIDE x TILE_SIDE (aspect kept) as JPEG bytes; small images are kept as they are."""
+    tile = rgb.copy() if max(rgb.size) > TILE_SIDE else rgb
+    tile.thumbnail((TILE_SIDE, TILE_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    tile.save(buffer, format="JPEG", quality=TILE_QUALITY)
+    return buffer.getvalue()
 
 
 def _pixel_hash(rgb: Image.Image, pixels: np.ndarray | None) -> int:

@@ -17,9 +17,10 @@ import pandas as pd
 
 from ..parallel import process_map
 from .cache import CacheEntry, ScanCache
-from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_one
+from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_with_tile
 from .features import Features, ScanStats
 from .safe_read import ScanLimits
+from .tiles import TileStore
 
 CHUNK = 128  # files per task sent to a worker: large enough to amortise pickling, small enough to balance
 COMMIT_EVERY = 512  # results per cache transaction ...
@@ -36,10 +37,11 @@ class ScanInterrupted(KeyboardInterrupt):
     """Ctrl-C during the scan, after what was decoded has been saved; str() is the one line to print."""
 
 
-def _scan_item(item: tuple[int, str | None], limits: ScanLimits = ScanLimits()) -> tuple[int, tuple, bytes]:
+def _scan_item(item: tuple[int, str | None],
+               limits: ScanLimits = ScanLimits()) -> tuple[int, tuple, bytes, bytes]:
     index, path = item
-    record, thumb = scan_one(path, limits)
-    return index, tuple(record[c] for c in COLUMNS), thumb
+    record, thumb, tile = scan_with_tile(path, limits)
+    return index, tuple(record[c] for c in COLUMNS), thumb, tile
 
 
 def _refused_record() -> tuple:
@@ -113,10 +115,15 @@ def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None 
     started = time.perf_counter()
     # abspath, not resolve(): realpath costs an lstat per path component, for every image, in the main process.
     keys = [os.path.abspath(p) if p is not None else "" for p in paths]
-    unique_keys, file_ids = np.unique(np.array(keys, dtype=object), return_inverse=True)
-    unique_list: list[str] = unique_keys.tolist()
+    # Unique files in first-seen order: without repeated paths file_ids is 0..n-1 and the thumbnails need no copy.
+    first_seen = dict.fromkeys(keys)
+    unique_list: list[str] = list(first_seen)
+    position = {key: index for index, key in enumerate(unique_list)}
+    file_ids = np.fromiter((position[key] for key in keys), dtype=np.int64, count=len(keys))
+    del first_seen, position
     refused_keys = {keys[i] for i, flag in enumerate(refused or []) if flag and keys[i]}
     store = _ColumnStore(len(unique_list))
+    tiles = TileStore(unique_list, cache_dir)
     stats = ScanStats(rows=len(paths), unique_files=len(unique_list), jobs=resolve_jobs(jobs))
 
     stat_keys = {k: _stat_key(k) for k in unique_list if k and k not in refused_keys}
@@ -128,6 +135,7 @@ def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None 
             store.put(index, _refused_record(), b"")
         elif key in cached:
             store.put(index, *cached[key])
+            tiles.mark_cached(index)
             stats.from_cache += 1
         else:
             todo.append((index, key or None))
@@ -137,18 +145,20 @@ def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None 
 
     writer = _CacheWriter(cache if cache is not None and cache.usable else None)
     try:
-        for index, values, thumb in process_map(partial(_scan_item, limits=limits), todo, jobs=stats.jobs,
-                                                chunksize=CHUNK, serial_below=2 * CHUNK):
+        for index, values, thumb, tile in process_map(partial(_scan_item, limits=limits), todo, jobs=stats.jobs,
+                                                      chunksize=CHUNK, serial_below=2 * CHUNK):
             store.put(index, values, thumb)
+            tiles.put(index, tile)
             stats.decoded += 1
             key = unique_list[index]
             stat = stat_keys.get(key)
             if stat is not None and values[0] != "missing" and values[1] not in UNCACHED_KINDS:
-                writer.add((key, stat[0], stat[1], values, thumb))
+                writer.add((key, stat[0], stat[1], values, thumb, tile))
             if progress:
                 progress(1)
     except KeyboardInterrupt:
         writer.flush()
+        tiles.close()
         raise ScanInterrupted(_interrupted_message(stats, len(todo), writer.saved, cache)) from None
     finally:
         writer.flush()
@@ -156,9 +166,11 @@ def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None 
             stats.warnings.extend(cache.warnings)
             cache.close()
 
-    frame = pd.DataFrame({name: column[file_ids] for name, column in store.columns.items()})
+    identity = len(unique_list) == len(keys)  # no path twice: file_ids is 0..n-1
+    frame = pd.DataFrame({name: column if identity else column[file_ids] for name, column in store.columns.items()})
+    thumbs = store.thumbs if identity else store.thumbs[file_ids]
     stats.seconds = time.perf_counter() - started
-    return Features(frame=frame, thumbs=store.thumbs[file_ids], file_ids=file_ids.astype(np.int64), stats=stats)
+    return Features(frame=frame, thumbs=thumbs, file_ids=file_ids, stats=stats, tiles=tiles)
 
 
 def _interrupted_message(stats: ScanStats, todo: int, saved: int, cache: ScanCache | None) -> str:

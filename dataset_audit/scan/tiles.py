@@ -1,0 +1,92 @@
+"""Display tiles of the scanned images (TILE_SIDE px JPEGs), kept on disk so the report never decodes an image twice.
+
+The scan makes each image's tile in the same decode as its features. A tile of an image decoded in this run goes to
+a temporary file (bytes on disk, 12 bytes of offsets per image in memory); a tile of an image the scan cache served
+is read back from the cache file when the report asks for it. Memory stays flat whatever the dataset size; the
+temporary file is about 1 KB per image and is removed with the store.
+
+A tile from the cache is data from a folder others may write: it is decoded only if it is a small JPEG of at most
+TILE_SIDE x TILE_SIDE pixels; anything else counts as absent, and the report reads that image instead.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .cache import ScanCache
+from .decode import TILE_SIDE
+
+MAX_TILE_BYTES = 64 * 1024  # a 32 px JPEG is ~1 KB; anything far larger is not one of ours
+
+
+class TileStore:
+    """Tiles by unique-file index (Features.file_ids): put() during the scan, get_many() from the report."""
+
+    def __init__(self, keys: list[str], cache_dir: Path | None) -> None:
+        self._keys = keys  # unique file keys (absolute paths), as the scan cache knows them
+        self._cache_dir = cache_dir
+        self._offsets = np.full(len(keys), -1, dtype=np.int64)
+        self._lengths = np.zeros(len(keys), dtype=np.int32)
+        self._in_cache = np.zeros(len(keys), dtype=bool)
+        self._folder = tempfile.TemporaryDirectory(prefix="dataset-audit-tiles-")
+        self._file = open(Path(self._folder.name) / "tiles.bin", "w+b")  # noqa: SIM115 - closed in close()
+        self._end = 0
+
+    def put(self, index: int, tile: bytes) -> None:
+        """Keep the tile of unique file `index` (empty bytes: it has none)."""
+        if not tile:
+            return
+        self._file.seek(self._end)
+        self._file.write(tile)
+        self._offsets[index], self._lengths[index] = self._end, len(tile)
+        self._end += len(tile)
+
+    def mark_cached(self, index: int) -> None:
+        """The scan cache holds this file's tile: read it from there when asked."""
+        self._in_cache[index] = True
+
+    def get_many(self, indices: list[int]) -> dict[int, Image.Image]:
+        """Decoded tiles (RGB) of these unique-file indices; indices with no usable tile are left out."""
+        raw: dict[int, bytes] = {}
+        for index in indices:
+            if self._offsets[index] >= 0:
+                self._file.seek(int(self._offsets[index]))
+                raw[index] = self._file.read(int(self._lengths[index]))
+        wanted = [i for i in indices if i not in raw and self._in_cache[i]]
+        if wanted and self._cache_dir is not None:
+            cache = ScanCache(self._cache_dir)
+            try:
+                stored = cache.tiles([self._keys[i] for i in wanted])
+            finally:
+                cache.close()
+            raw.update((i, stored[self._keys[i]]) for i in wanted if self._keys[i] in stored)
+        tiles = {}
+        for index, data in raw.items():
+            image = _decode_tile(data)
+            if image is not None:
+                tiles[index] = image
+        return tiles
+
+    def close(self) -> None:
+        self._file.close()
+        self._folder.cleanup()
+
+
+def _decode_tile(data: bytes) -> Image.Image | None:
+    if len(data) > MAX_TILE_BYTES:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+                if max(image.size) > TILE_SIDE:
+                    return None
+                return image.convert("RGB")
+    except Exception:  # noqa: BLE001 - a damaged tile is an absent tile; the report decodes the image instead
+        return None
