@@ -12,9 +12,12 @@ TILE_SIDE x TILE_SIDE pixels; anything else counts as absent, and the report rea
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
 import warnings
+import weakref
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -34,9 +37,11 @@ class TileStore:
         self._offsets = np.full(len(keys), -1, dtype=np.int64)
         self._lengths = np.zeros(len(keys), dtype=np.int32)
         self._in_cache = np.zeros(len(keys), dtype=bool)
-        self._folder = tempfile.TemporaryDirectory(prefix="dataset-audit-tiles-")
-        self._file = open(Path(self._folder.name) / "tiles.bin", "w+b")  # noqa: SIM115 - closed in close()
+        folder = tempfile.mkdtemp(prefix="dataset-audit-tiles-")
+        self._file = open(Path(folder) / "tiles.bin", "w+b")  # noqa: SIM115 - closed by close() or the finalizer
         self._end = 0
+        # Removed by close(), or when the store is garbage collected, or at exit: never left behind, never a warning.
+        self._remove = weakref.finalize(self, _remove, self._file, folder)
 
     def put(self, index: int, tile: bytes) -> None:
         """Keep the tile of unique file `index` (empty bytes: it has none)."""
@@ -74,8 +79,12 @@ class TileStore:
         return tiles
 
     def close(self) -> None:
-        self._file.close()
-        self._folder.cleanup()
+        self._remove()
+
+
+def _remove(handle: BinaryIO, folder: str) -> None:
+    handle.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _decode_tile(data: bytes) -> Image.Image | None:
