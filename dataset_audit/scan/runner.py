@@ -75,6 +75,19 @@ class _ColumnStore:
                 self.columns[name] = np.full(n, default, dtype=object)
         self.thumbs = np.zeros((n, THUMB_SIZE, THUMB_SIZE, 3), dtype=np.uint8)
 
+    def put_many(self, indices: list[int], values: list[tuple], thumbs: list[bytes]) -> None:
+        """put() for many rows at once (the cache's rows on a warm run): one assignment per column."""
+        if not indices:
+            return
+        where = np.asarray(indices, dtype=np.int64)
+        for name, column_values in zip(COLUMNS, zip(*values, strict=True), strict=True):
+            column = self.columns[name]
+            column[where] = np.array(column_values, dtype=column.dtype)
+        full = [i for i, thumb in enumerate(thumbs) if len(thumb) == THUMB_BYTES]
+        if full:
+            data = b"".join(thumbs[i] for i in full)
+            self.thumbs[where[full]] = np.frombuffer(data, dtype=np.uint8).reshape(-1, THUMB_SIZE, THUMB_SIZE, 3)
+
     def put(self, index: int, values: tuple, thumb: bytes) -> None:
         for name, value in zip(COLUMNS, values, strict=True):
             self.columns[name][index] = value
@@ -130,18 +143,22 @@ def scan_images(paths: list[Path | None], jobs: int = 0, cache_dir: Path | None 
     cache = ScanCache(cache_dir) if cache_dir is not None else None
     cached = cache.lookup({k: v for k, v in stat_keys.items() if v is not None}) if cache else {}
     todo: list[tuple[int, str | None]] = []
+    hits: list[int] = []
     for index, key in enumerate(unique_list):
         if key in refused_keys:
             store.put(index, _refused_record(), b"")
         elif key in cached:
-            store.put(index, *cached[key])
+            hits.append(index)
             tiles.mark_cached(index)
-            stats.from_cache += 1
         else:
             todo.append((index, key or None))
             continue
-        if progress:
-            progress(1)
+    found = [cached[unique_list[index]] for index in hits]
+    store.put_many(hits, [values for values, _ in found], [thumb for _, thumb in found])
+    stats.from_cache = len(hits)
+    del found, cached
+    if progress:
+        progress(len(unique_list) - len(todo))
 
     writer = _CacheWriter(cache if cache is not None and cache.usable else None)
     try:
