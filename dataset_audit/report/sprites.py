@@ -5,7 +5,7 @@ headers every time, so sprite sheets beat single URIs at every quality, and WebP
 that keeps a 60,000-row report inside the 25 MB budget with plotly.js and the table (bench/RESULTS.md gives the
 report sizes `make bench` measured), and 32 px tiles at quality 40 still show what a CIFAR-10 image is.
 
-Cost: the scan already made each image's tile (scan/tiles.py), so a sheet is 1,024 small JPEG decodes and pastes;
+Cost: the scan already made each image's tile (scan/tiles.py, raw RGB), so a sheet is 1,024 pastes and one encode;
 only an image without a stored tile (features built by hand, a damaged cache entry) is opened once more, in
 parallel and at reduced size where the format allows. Memory is one sheet (1,024 tiles) plus one tile per worker.
 """

@@ -25,8 +25,7 @@ from .safe_read import ImageTimeout, ReadRefused, ScanLimits, read_image_file, t
 # 6: the luma histogram (entropy, percentiles) bins rounded luma, not truncated.
 FEATURE_VERSION = 6
 THUMB_SIZE = 16  # per-image RGB thumbnail kept in memory (mean images, embeddings, near-duplicate signatures)
-TILE_SIDE = 32  # per-image display tile for the report's explorer, kept on disk (scan/tiles.py), never re-decoded
-TILE_QUALITY = 90  # JPEG quality of a stored tile (the report re-encodes the sprite sheets at a lower quality)
+TILE_SIDE = 32  # per-image display tile for the report's explorer, kept on disk (scan/tiles.py): no second decode
 WORK_MAX_SIDE = 256  # quality statistics are measured on an image no larger than this on its long side
 DRAFT_ABOVE = 512  # JPEGs whose long side exceeds this are decoded at reduced scale (Pillow draft mode)
 PHASH_SIZE, PHASH_BITS = 32, 8
@@ -272,12 +271,11 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> tuple[bytes,
 
 
 def _tile(rgb: Image.Image) -> bytes:
-    """The image shrunk to fit TILE_SIDE x TILE_SIDE (aspect kept) as JPEG bytes; small images are kept as they are."""
+    """The image shrunk to fit TILE_SIDE x TILE_SIDE (aspect kept; smaller images as they are) as two bytes of width
+    and height and the raw RGB bytes: at most 3 KB, and read back with no decoder at all (scan/tiles.py)."""
     tile = rgb.copy() if max(rgb.size) > TILE_SIDE else rgb
     tile.thumbnail((TILE_SIDE, TILE_SIDE), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    tile.save(buffer, format="JPEG", quality=TILE_QUALITY)
-    return buffer.getvalue()
+    return bytes((tile.width, tile.height)) + tile.tobytes()
 
 
 def _pixel_hash(rgb: Image.Image, pixels: np.ndarray | None) -> int:
