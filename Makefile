@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench lint sample-data readme clean
+.PHONY: install demo test bench bench-1m lint sample-data readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: install
 # Real-data benchmarks (CIFAR-10 from ../shared/datasets, extracted under bench/.data) and the 1M-hash search.
 bench: install
 	$(BIN)/python bench/run_bench.py
+
+# One million synthetic JPEGs made from CIFAR-10 (once, ~4 GB under bench/.data/synth1m), audited at 10k, 60k and
+# 1M images; writes the growth table to bench/SCALE.md. Takes most of an hour on 2 cores.
+bench-1m: install
+	$(BIN)/python bench/bench_1m.py
 
 lint: install
 	$(BIN)/ruff check dataset_audit tests bench sample_data

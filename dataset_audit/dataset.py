@@ -52,6 +52,7 @@ class Table:
     outputs: ModelOutputs = field(default_factory=ModelOutputs)  # the user's model: predictions, probs, vectors
     notes: list[str] = field(default_factory=list)
     non_scalar_columns: dict[str, int] = field(default_factory=dict)  # column -> cells that held a list or object
+    _labels: tuple[tuple[int, str | None], list[str] | None] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -139,12 +140,16 @@ class Table:
         return ["" if pd.isna(v) else str(v) for v in self.frame[column].tolist()]
 
     def labels(self) -> list[str] | None:
-        """Labels with surrounding spaces removed; "" where the cell is empty or a missing token (NA, null, ?)."""
-        values = self.column_values(self.label_col)
-        if values is None:
-            return None
-        stripped = [v.strip() for v in values]
-        return ["" if v.casefold() in MISSING_TOKENS else v for v in stripped]
+        """Labels with surrounding spaces removed; "" where the cell is empty or a missing token (NA, null, ?).
+        Computed once per frame and label column (the pipeline and most analysers ask), returned as a new list."""
+        key = (id(self.frame), self.label_col)
+        if self._labels is None or self._labels[0] != key:
+            values = self.column_values(self.label_col)
+            labels = None if values is None else ["" if v.casefold() in MISSING_TOKENS else v
+                                                  for v in (v.strip() for v in values)]
+            self._labels = (key, labels)
+        labels = self._labels[1]
+        return None if labels is None else list(labels)
 
     def splits(self) -> list[str] | None:
         values = self.column_values(self.split_col)

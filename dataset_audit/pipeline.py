@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from . import __version__, settings
 from .analysers import REGISTRY
 from .analysers._tabular import profile_table
+from .analysis_cache import AnalysisCache, input_digest, section_key
 from .baseline import BASELINE_METRICS, BaselineOutcome
 from .config import Config
 from .dataset import Table
@@ -40,6 +41,8 @@ class AuditResult:
     baseline: BaselineOutcome | None = None  # set when findings were compared with a --baseline file
     # Metrics an analyser defines but could not compute, with why ("no labels ..."); a gate on one fails.
     not_computed: dict[str, str] = field(default_factory=dict)
+    # Analysers whose section came from the analysis cache (same inputs, settings and code as a previous run).
+    from_cache: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -121,25 +124,64 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
     profiles = profile_table(table) if any(a.uses_profiles for a in analysers) else None
     sections = []
     not_computed: dict[str, str] = {}
+    from_cache: list[str] = []
+    stored = _AnalysisStore(table, features, config)
     advance = progress("Analysing", len(analysers)) if progress else None
     for analyser in analysers:
         t0 = time.perf_counter()
-        data = AuditInput(table=table, features=features, config=config, settings=settings_by_name[analyser.name],
-                          profiles=profiles)
-        section = run_analyser(analyser, data)
+        section = stored.get(analyser, settings_by_name[analyser.name])
+        if section is None:
+            data = AuditInput(table=table, features=features, config=config,
+                              settings=settings_by_name[analyser.name], profiles=profiles)
+            section = run_analyser(analyser, data)
+            stored.put(analyser, settings_by_name[analyser.name], section)
+        else:
+            from_cache.append(analyser.name)
+            section.timings = {}  # the stored run's step timings are not this run's
         not_computed.update(_drop_uncomputable(analyser, section, table, features))
         sections.append(section)
         timings[f"analyse.{analyser.name}"] = time.perf_counter() - t0
         timings.update({f"analyse.{analyser.name}.{step}": s for step, s in section.timings.items()})
         if advance:
             advance(1)
+    stored.close()
+    table.notes.extend(stored.notes)
     _attach_paths(sections, table)
     assign_ids([f for s in sections for f in s.findings], table)
     metrics = {k: v for s in sections for k, v in s.metrics.items()}
     results = [evaluate(g, metrics) for g in gates]
     return AuditResult(table=table, features=features, sections=sections, metrics=metrics, gates=results,
                        config=config, seconds=time.perf_counter() - started, timings=timings,
-                       not_computed=not_computed)
+                       not_computed=not_computed, from_cache=from_cache)
+
+
+class _AnalysisStore:
+    """The analysis cache as the run uses it: only when the scan cache is on, only for the package's own analysers
+    (a test's or a plugin's analyser has no source digest), and only sections that ran cleanly."""
+
+    def __init__(self, table: Table, features: Features | None, config: Config) -> None:
+        self.cache = AnalysisCache(config.cache_dir) if config.use_cache else None
+        self.inputs = input_digest(table, features, config) if self.cache is not None else None
+        self.notes = list(self.cache.notes) if self.cache is not None else []
+
+    def _key(self, analyser: Analyser, values: SettingValues) -> str | None:
+        if self.cache is None or self.inputs is None or not analyser.run.__module__.startswith(f"{__package__}."):
+            return None
+        return section_key(self.inputs, analyser, values)
+
+    def get(self, analyser: Analyser, values: SettingValues) -> Section | None:
+        key = self._key(analyser, values)
+        return self.cache.get(key) if key is not None and self.cache is not None else None
+
+    def put(self, analyser: Analyser, values: SettingValues, section: Section) -> None:
+        key = self._key(analyser, values)
+        if key is not None and self.cache is not None and section.error is None and section.skipped is None:
+            self.cache.put(key, analyser.name, section)
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.notes.extend(n for n in self.cache.notes if n not in self.notes)
+            self.cache.close()
 
 
 def run_analyser(analyser: Analyser, data: AuditInput) -> Section:

@@ -11,6 +11,13 @@ from typer.testing import CliRunner
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
+@pytest.fixture(autouse=True)
+def own_cache_folder(tmp_path_factory, monkeypatch) -> None:
+    """Each test gets its own default cache folder: no test reads what another one (or the developer's own runs)
+    left in ~/.cache/dataset-audit, scan records or analyser sections."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 @pytest.fixture
 def bad_files(tmp_path: Path) -> dict[str, Path]:
     return write_bad_files(tmp_path / "images")

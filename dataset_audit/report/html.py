@@ -21,10 +21,11 @@ import html
 import importlib.resources
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jinja2
+from PIL import Image
 from plotly.offline import get_plotlyjs
 
 from ..model import Finding, Section
@@ -32,7 +33,7 @@ from ..pipeline import AuditResult
 from ..scan.runner import resolve_jobs
 from .base import ProgressFactory
 from .explorer import ExplorerRows, choose_rows, explorer_document, interleave_splits, ordered_findings
-from .sprites import TILE_SIDE, make_sprites
+from .sprites import TILE_SIDE, StoredTiles, make_sprites
 from .thumbnails import array_uri, make_thumbnails
 
 FINDINGS_SHOWN_PER_SECTION = 500  # the rest are in the explorer, the section's CSV and findings.json
@@ -127,6 +128,21 @@ def _shown_positions(result: AuditResult) -> set[int]:
     return shown
 
 
+def _stored_tiles(result: AuditResult, positions: list[int]) -> StoredTiles | None:
+    """The scan's tiles for explorer tile indices (tile i shows the row at positions[i]), when the scan kept them."""
+    features = result.features
+    if features is None or features.tiles is None:
+        return None
+    tiles, file_ids = features.tiles, features.file_ids
+
+    def lookup(indices: Sequence[int]) -> dict[int, Image.Image]:
+        files = {index: int(file_ids[positions[index]]) for index in indices}
+        found = tiles.get_many(sorted(set(files.values())))
+        return {index: found[file] for index, file in files.items() if file in found}
+
+    return lookup
+
+
 def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int], None]] | None = None) -> dict:
     table = result.table
     images = not table.tabular_only
@@ -140,7 +156,8 @@ def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int
     if images:
         resolved = table.resolved_paths()
         callback = progress("Drawing thumbnails", len(explorer_rows.positions)) if progress else None
-        sprites = make_sprites([resolved[p] for p in explorer_rows.positions], jobs=jobs, progress=callback)
+        sprites = make_sprites([resolved[p] for p in explorer_rows.positions], jobs=jobs, progress=callback,
+                               stored=_stored_tiles(result, explorer_rows.positions))
 
     sections = [_section_view(section, rows, number_of, images) for section in result.sections]
     # Montage rows get a larger thumbnail ({position: data URI}, for partials that draw their own pictures); the

@@ -6,6 +6,8 @@ Schema changes:
   3: every finding has a stable `id` ("analyser/kind/hash", see finding_ids.py); a run with --baseline adds
      `baseline` {path, known_count, new_count, known: [{id, analyser, kind, severity, message}], resolved: [...]}
      and leaves the known findings out of `findings`.
+     Added later, without a version change (a new key only): `analysis_cache` {from_cache: [analyser names whose
+     section a previous run with the same inputs computed]}.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def findings_document(result: AuditResult) -> dict[str, Any]:
                     **{k: round(v, 3) for k, v in result.timings.items()}},
         "metrics": dict(sorted(result.metrics.items())),
         "not_computed": dict(sorted(result.not_computed.items())),
+        "analysis_cache": {"from_cache": list(result.from_cache)},
         "gates": [
             {"expr": g.gate.expr, "metric": g.gate.metric, "op": g.gate.op, "value": g.value,
              "threshold": g.gate.threshold, "passed": g.passed,

@@ -5,15 +5,16 @@ headers every time, so sprite sheets beat single URIs at every quality, and WebP
 that keeps a 60,000-row report inside the 25 MB budget with plotly.js and the table (bench/RESULTS.md gives the
 report sizes `make bench` measured), and 32 px tiles at quality 40 still show what a CIFAR-10 image is.
 
-Cost: every listed image is opened once more (in parallel, decoded at reduced size where the format allows);
-memory is one sheet (1,024 tiles) plus one tile per worker.
+Cost: the scan already made each image's tile (scan/tiles.py, raw RGB), so a sheet is 1,024 pastes and one encode;
+only an image without a stored tile (features built by hand, a damaged cache entry) is opened once more, in
+parallel and at reduced size where the format allows. Memory is one sheet (1,024 tiles) plus one tile per worker.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,28 +67,42 @@ def _job(args: tuple[int, str | None]) -> tuple[int, tuple[int, int, bytes] | No
     return index, tile_bytes(path)
 
 
-def make_sprites(paths: list[Path | None], jobs: int = 1,
-                 progress: Callable[[int], None] | None = None) -> SpriteSheets:
-    """Tiles for `paths` in order (tile i is paths[i]), packed into WebP sheets."""
+StoredTiles = Callable[[Sequence[int]], dict[int, Image.Image]]  # tile indices -> the scan's tiles of those
+
+
+def make_sprites(paths: list[Path | None], jobs: int = 1, progress: Callable[[int], None] | None = None,
+                 stored: StoredTiles | None = None) -> SpriteSheets:
+    """Tiles for `paths` in order (tile i is paths[i]), packed into WebP sheets. `stored` gives the scan's tiles
+    for a list of tile indices; indices it leaves out are read from their image files."""
     sprites = SpriteSheets(side=TILE_SIDE, per_line=TILES_PER_LINE, per_sheet=TILES_PER_SHEET)
     for start in range(0, len(paths), TILES_PER_SHEET):
         chunk = [(start + i, str(p) if p is not None else None) for i, p in enumerate(paths[start:start + TILES_PER_SHEET])]
         lines = -(-len(chunk) // TILES_PER_LINE)
         sheet = Image.new("RGB", (TILES_PER_LINE * TILE_SIDE, lines * TILE_SIDE), BACKGROUND)
-        for index, tile in process_map(_job, chunk, jobs=jobs, chunksize=64, serial_below=200):
+        known = stored([index for index, _ in chunk]) if stored is not None else {}
+        for index, image in known.items():
+            _paste(sheet, index - start, image)
+        if progress and known:
+            progress(len(known))
+        rest = [item for item in chunk if item[0] not in known]
+        for index, tile in process_map(_job, rest, jobs=jobs, chunksize=64, serial_below=200):
             if tile is None:
                 sprites.missing.append(index)
             else:
                 width, height, data = tile
-                cell = index - start
-                x = (cell % TILES_PER_LINE) * TILE_SIDE + (TILE_SIDE - width) // 2
-                y = (cell // TILES_PER_LINE) * TILE_SIDE + (TILE_SIDE - height) // 2
-                sheet.paste(Image.frombytes("RGB", (width, height), data), (x, y))
+                _paste(sheet, index - start, Image.frombytes("RGB", (width, height), data))
             if progress:
                 progress(1)
         sprites.sheets.append(_webp_uri(sheet))
     sprites.missing.sort()
     return sprites
+
+
+def _paste(sheet: Image.Image, cell: int, tile: Image.Image) -> None:
+    """Centre the tile in its cell (a non-square image is letterboxed on the background)."""
+    x = (cell % TILES_PER_LINE) * TILE_SIDE + (TILE_SIDE - tile.width) // 2
+    y = (cell // TILES_PER_LINE) * TILE_SIDE + (TILE_SIDE - tile.height) // 2
+    sheet.paste(tile, (x, y))
 
 
 def _webp_uri(image: Image.Image) -> str:

@@ -26,8 +26,9 @@ THUMB_BYTES = THUMB_SIZE * THUMB_SIZE * 3
 # SQLite primary result codes meaning the file is not a (healthy) database, as opposed to one we cannot write.
 _CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _COLUMN_TYPES = [type(default) for default in RECORD_COLUMNS.values()]
+_EXACT_TYPES = tuple(_COLUMN_TYPES)  # a record without NaN decodes to exactly these types: the fast path
 
-CacheEntry = tuple[str, int, int, tuple, bytes]  # path, size, mtime_ns, record values, thumbnail bytes
+CacheEntry = tuple[str, int, int, tuple, bytes, bytes]  # path, size, mtime_ns, record values, thumbnail, tile
 
 
 def encode_record(values: tuple) -> str:
@@ -46,6 +47,8 @@ def decode_record(text: object) -> tuple | None:
         return None
     if not isinstance(values, list) or len(values) != len(_COLUMN_TYPES):
         return None
+    if tuple(map(type, values)) == _EXACT_TYPES:  # one C-level comparison instead of a check per field
+        return tuple(values)
     out = []
     for value, kind in zip(values, _COLUMN_TYPES, strict=True):
         if kind is float:
@@ -96,8 +99,11 @@ class ScanCache:
             db.execute("CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
                        "version INTEGER, record TEXT, thumb BLOB)")
             db.execute("DROP TABLE IF EXISTS images")  # the pickled rows of feature versions <= 3: never read
+            columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+            if "tile" not in columns:  # a cache written before display tiles were stored (feature version <= 5)
+                db.execute("ALTER TABLE records ADD COLUMN tile BLOB")
             db.commit()
-            db.execute("SELECT path, size, mtime_ns, version, record, thumb FROM records LIMIT 1").fetchall()
+            db.execute("SELECT path, size, mtime_ns, version, record, thumb, tile FROM records LIMIT 1").fetchall()
         except BaseException:
             db.close()
             raise
@@ -159,19 +165,39 @@ class ScanCache:
 
     def store(self, entries: Iterable[CacheEntry]) -> int:
         """Write entries in one transaction; returns how many were stored (0 when the cache is unusable)."""
-        rows = [(p, s, m, FEATURE_VERSION, encode_record(values), thumb) for p, s, m, values, thumb in entries]
+        rows = [(p, s, m, FEATURE_VERSION, encode_record(values), thumb, tile)
+                for p, s, m, values, thumb, tile in entries]
         if not rows or self._db is None:
             return 0
         for attempt in (1, 2):
             try:
                 with self._db:
-                    self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", rows)
+                    self._db.executemany("INSERT OR REPLACE INTO records (path, size, mtime_ns, version, record, thumb, tile) "
+                                        "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 return len(rows)
             except sqlite3.DatabaseError as exc:
                 self._recover(exc)
                 if self._db is None or attempt == 2:
                     return 0
         return 0
+
+    def tiles(self, paths: list[str]) -> dict[str, bytes]:
+        """Stored display tiles of these paths (current feature version only); absent or unreadable ones are left
+        out, and the caller decodes those images instead."""
+        found: dict[str, bytes] = {}
+        try:
+            for start in range(0, len(paths), BATCH):
+                if self._db is None:
+                    break
+                batch = paths[start:start + BATCH]
+                marks = ",".join("?" * len(batch))
+                cursor = self._db.execute(f"SELECT path, tile FROM records WHERE version = ? AND path IN ({marks})",
+                                          [FEATURE_VERSION, *batch])
+                found.update((path, tile) for path, tile in cursor if isinstance(tile, bytes) and tile)
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            return {}
+        return found
 
     def close(self) -> None:
         if self._db is not None:

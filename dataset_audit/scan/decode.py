@@ -22,8 +22,10 @@ from .safe_read import ImageTimeout, ReadRefused, ScanLimits, read_image_file, t
 # Bump when a feature's definition changes: cached records of other versions are re-scanned.
 # 4: records are stored as JSON, never pickled; new error kinds (not_regular_file, file_too_large, timeout, ...).
 # 5: luma_p05 (darkest 5%), for washed-out pictures that keep a thin dark line.
-FEATURE_VERSION = 5
+# 6: the luma histogram (entropy, percentiles) bins rounded luma, not truncated.
+FEATURE_VERSION = 6
 THUMB_SIZE = 16  # per-image RGB thumbnail kept in memory (mean images, embeddings, near-duplicate signatures)
+TILE_SIDE = 32  # per-image display tile for the report's explorer, kept on disk (scan/tiles.py): no second decode
 WORK_MAX_SIDE = 256  # quality statistics are measured on an image no larger than this on its long side
 DRAFT_ABOVE = 512  # JPEGs whose long side exceeds this are decoded at reduced scale (Pillow draft mode)
 PHASH_SIZE, PHASH_BITS = 32, 8
@@ -80,8 +82,9 @@ _BIT_WEIGHTS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
 
 def phash_bits(gray32: np.ndarray) -> np.ndarray:
     """The 64 pHash bits of a 32x32 luma array: low 8x8 DCT coefficients above their median."""
-    low = _DCT @ gray32.astype(np.float64) @ _DCT.T
-    return (low > np.median(low)).ravel()
+    low = (_DCT @ gray32.astype(np.float64) @ _DCT.T).ravel()
+    middle = np.sort(low)[low.size // 2 - 1: low.size // 2 + 1]  # np.median's two middle values, without its overhead
+    return low > (middle[0] + middle[1]) / 2
 
 
 def bits_to_int64(bits: np.ndarray) -> int:
@@ -141,10 +144,17 @@ def _blank_record() -> dict[str, Any]:
 
 def scan_one(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[str, Any], bytes]:
     """Record of scalar features and the THUMB_SIZE RGB thumbnail bytes (empty when not decodable)."""
+    record, thumb, _ = scan_with_tile(path, limits)
+    return record, thumb
+
+
+def scan_with_tile(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[str, Any], bytes, bytes]:
+    """scan_one plus the image's display tile: JPEG bytes of the image shrunk to fit TILE_SIDE (empty when not
+    decodable), so the report shows every row without opening its image again."""
     record = _blank_record()
     if not path:
         record.update(status="missing", error_kind="empty_path", error="the path cell is empty")
-        return record, b""
+        return record, b"", b""
     try:
         # Pillow's warnings about a damaged file (corrupt EXIF, truncated tags) are not printed: what matters
         # about the file is in its record.
@@ -155,8 +165,9 @@ def scan_one(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[
             record["byte_hash"] = _digest64(data)
             if not data:
                 record.update(status="unreadable", error_kind="empty_file", error="file is empty (0 bytes)")
-                return record, b""
-            return record, _decode_into(record, data, path)
+                return record, b"", b""
+            thumb, tile = _decode_into(record, data, path)
+            return record, thumb, tile
     except ReadRefused as exc:
         record.update(status=exc.status, error_kind=exc.kind, error=str(exc))
     except ImageTimeout:
@@ -164,7 +175,7 @@ def scan_one(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[
                       error=f"reading and decoding took longer than {limits.seconds_per_image:g} s; stopped")
     except Exception as exc:  # noqa: BLE001 - every decoder failure is a finding, never a crash
         record.update(status="unreadable", error_kind=_classify_error(exc), error=f"{type(exc).__name__}: {exc}"[:300])
-    return record, b""
+    return record, b"", b""
 
 
 @contextmanager
@@ -212,7 +223,7 @@ def load_preview(path: str, side: int, limits: ScanLimits = ScanLimits()) -> Ima
         return None
 
 
-def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
+def _decode_into(record: dict[str, Any], data: bytes, path: str) -> tuple[bytes, bytes]:
     with open_image(data) as image:
         record["format"] = image.format or ""
         expected = EXTENSION_FORMATS.get(os.path.splitext(path)[1].lower())
@@ -230,7 +241,7 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
             record.update(status="skipped", error_kind="very_large", error=(
                 f"{width}x{height} ({width * height / 1e6:.0f} MP) is above the decode limit of "
                 f"{MAX_DECODE_PIXELS / 1e6:.0f} MP: its size and format were read, its pixels were not decoded"))
-            return b""
+            return b"", b""
         rgb, single_channel, orientation = decode_rgb(image, draft)
         if orientation != 1:
             record["exif_transposed"] = True
@@ -240,65 +251,85 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> bytes:
     if width * height > MAX_DECODE_PIXELS:  # a drafted JPEG: decoded, but worth a warning
         record["error_kind"] = "very_large"
         record["error"] = f"{width}x{height} exceeds Pillow's decompression-bomb warning size; decoded at reduced scale"
+    small = max(rgb.size) <= WORK_MAX_SIDE
+    pixels = np.asarray(rgb) if small else None  # one array for the hash and the measurements, not two copies
     if draft is None:
         # Reduced-size decoding is codec-specific, so a drafted JPEG's pixels would never equal the same picture's
         # PNG: no hash rather than a hash that cannot match.
-        record["pixel_hash"] = _pixel_hash(rgb)
-    if max(rgb.size) > WORK_MAX_SIDE:
+        record["pixel_hash"] = _pixel_hash(rgb, pixels)
+    if not small:
         scale = WORK_MAX_SIDE / max(rgb.size)
         work_size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
         rgb = rgb.resize(work_size, Image.Resampling.BILINEAR, reducing_gap=2.0)  # a new small image, no full copy
-    _measure(record, rgb, single_channel)
+        pixels = np.asarray(rgb)
+    _measure(record, pixels, single_channel)
     gray = rgb.convert("L")
     record["phash"] = bits_to_int64(phash_bits(np.asarray(gray.resize((PHASH_SIZE, PHASH_SIZE),
                                                                          Image.Resampling.LANCZOS))))
     record["status"] = "ok"
-    return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes()
+    return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes(), _tile(rgb)
 
 
-def _pixel_hash(rgb: Image.Image) -> int:
-    """blake2b of the RGB pixels (row-major bytes) and the size, read in strips to avoid a full-size copy."""
+def _tile(rgb: Image.Image) -> bytes:
+    """The image shrunk to fit TILE_SIDE x TILE_SIDE (aspect kept; smaller images as they are) as two bytes of width
+    and height and the raw RGB bytes: at most 3 KB, and read back with no decoder at all (scan/tiles.py)."""
+    tile = rgb.copy() if max(rgb.size) > TILE_SIDE else rgb
+    tile.thumbnail((TILE_SIDE, TILE_SIDE), Image.Resampling.LANCZOS)
+    return bytes((tile.width, tile.height)) + tile.tobytes()
+
+
+def _pixel_hash(rgb: Image.Image, pixels: np.ndarray | None) -> int:
+    """blake2b of the RGB pixels (row-major bytes) and the size. From `pixels` (the same image as an array) when
+    the caller has it, else read in strips to avoid a full-size copy."""
     digest = hashlib.blake2b(digest_size=8)
     width, height = rgb.size
-    for top in range(0, height, HASH_STRIP_ROWS):
-        digest.update(rgb.crop((0, top, width, min(height, top + HASH_STRIP_ROWS))).tobytes())
+    if pixels is not None:
+        digest.update(np.ascontiguousarray(pixels).data)
+    else:
+        for top in range(0, height, HASH_STRIP_ROWS):
+            digest.update(rgb.crop((0, top, width, min(height, top + HASH_STRIP_ROWS))).tobytes())
     digest.update(f"{rgb.size}".encode())
     return int.from_bytes(digest.digest(), "big", signed=True) or 1
 
 
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_LUMA = np.array([0.299, 0.587, 0.114])
+_PERCENTILES = np.array([0.01, 0.05, 0.99])
 
 
-def _measure(record: dict[str, Any], rgb: Image.Image, single_channel: bool) -> None:
-    # Plain sums instead of ndarray.mean/std: on CIFAR-sized images the per-call overhead dominates the arithmetic.
-    pixels = np.asarray(rgb, dtype=np.float32)
-    flat = pixels.reshape(-1, 3)
+def _measure(record: dict[str, Any], pixels: np.ndarray, single_channel: bool) -> None:
+    """Colour, luma, sharpness and entropy statistics of an (height, width, 3) uint8 array."""
+    # Matrix products and elementwise ops only: on CIFAR-sized images numpy's axis reductions (sum(axis=0),
+    # max(axis=2)) cost more than all the arithmetic, so sums are dot products with a vector of ones.
+    height, width = pixels.shape[:2]
+    flat = pixels.reshape(-1, 3).astype(np.float64)
     count = flat.shape[0]
-    sums = np.add.reduce(flat, axis=0, dtype=np.float64)
-    squares = np.add.reduce(flat * flat, axis=0, dtype=np.float64)
-    means = sums / count
-    stds = np.sqrt(np.maximum(squares / count - means * means, 0.0))
+    ones = np.ones(count)
+    means = ones @ flat / count
+    stds = np.sqrt(np.maximum(ones @ (flat * flat) / count - means * means, 0.0))
     record.update(mean_r=float(means[0]), mean_g=float(means[1]), mean_b=float(means[2]),
                   std_r=float(stds[0]), std_g=float(stds[1]), std_b=float(stds[2]))
-    luma = pixels @ _LUMA
+    luma_flat = flat @ _LUMA
     luma_mean = float(_LUMA @ means)
     record["brightness"] = luma_mean
-    record["contrast"] = float(np.sqrt(max(float(np.add.reduce(luma * luma, axis=None, dtype=np.float64)) / count
-                                           - luma_mean * luma_mean, 0.0)))
-    if luma.shape[0] >= 3 and luma.shape[1] >= 3:
-        laplacian = (luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:] - 4 * luma[1:-1, 1:-1])
-        record["sharpness"] = float(np.var(laplacian))
+    record["contrast"] = float(np.sqrt(max(float(luma_flat @ luma_flat) / count - luma_mean * luma_mean, 0.0)))
+    if height >= 3 and width >= 3:
+        luma = luma_flat.reshape(height, width)
+        laplacian = (luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:]
+                     - 4 * luma[1:-1, 1:-1]).ravel()
+        laplacian_mean = laplacian.sum() / laplacian.size
+        record["sharpness"] = float(max(laplacian @ laplacian / laplacian.size - laplacian_mean ** 2, 0.0))
     else:
         record["sharpness"] = 0.0
-    histogram = np.bincount(luma.astype(np.uint8).ravel(), minlength=256)
+    # Rounded, not truncated: a grey pixel (100, 100, 100) has luma 100 even when the float sum is 99.99999.
+    histogram = np.bincount(np.rint(luma_flat).astype(np.uint8), minlength=256)
     p = histogram[histogram > 0] / count
-    record["entropy"] = float(-(p * np.log2(p)).sum())
-    cumulative = np.cumsum(histogram)
-    record["luma_p01"] = float(np.searchsorted(cumulative, 0.01 * count))
-    record["luma_p05"] = float(np.searchsorted(cumulative, 0.05 * count))
-    record["luma_p99"] = float(np.searchsorted(cumulative, 0.99 * count))
+    record["entropy"] = float(-(p @ np.log2(p)))
+    low, dark, high = np.searchsorted(np.cumsum(histogram), _PERCENTILES * count)
+    record["luma_p01"], record["luma_p05"], record["luma_p99"] = float(low), float(dark), float(high)
     if single_channel:
         record["colourfulness"] = 0.0
     else:
-        rolled = np.abs(flat - flat[:, [1, 2, 0]])  # |R-G|, |G-B|, |B-R|
-        record["colourfulness"] = float(np.add.reduce(rolled, axis=None, dtype=np.float64)) / (3 * count)
+        # |R-G| + |G-B| + |B-R| of three numbers is twice their range (max - min).
+        red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+        spread = np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)
+        record["colourfulness"] = 2.0 * float(spread.sum(dtype=np.int64)) / (3 * count)

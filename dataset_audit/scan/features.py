@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .decode import RECORD_COLUMNS, THUMB_SIZE
+
+if TYPE_CHECKING:
+    from .tiles import TileStore
 
 
 @dataclass
@@ -32,12 +36,14 @@ class Features:
     frame: the scalar columns of decode.RECORD_COLUMNS.
     thumbs: (n, THUMB_SIZE, THUMB_SIZE, 3) uint8, zeros where the image could not be decoded.
     file_ids: (n,) index of the unique file behind each row, so analysers can tell "same path twice" apart.
+    tiles: each unique file's display tile (on disk), for the report; None for features built by hand.
     """
 
     frame: pd.DataFrame
     thumbs: np.ndarray
     file_ids: np.ndarray
     stats: ScanStats = field(default_factory=ScanStats)
+    tiles: TileStore | None = None
 
     def __post_init__(self) -> None:
         if len(self.frame) != len(self.thumbs) or len(self.frame) != len(self.file_ids):

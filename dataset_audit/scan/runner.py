@@ -17,10 +17,11 @@ import pandas as pd
 
 from ..parallel import process_map
 from .cache import CacheEntry, ScanCache
-from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_one
+from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_with_tile
 from .features import Features, ScanStats
 from .remote import cache_keys, is_url
 from .safe_read import ScanLimits
+from .tiles import TileStore
 
 CHUNK = 128  # files per task sent to a worker: large enough to amortise pickling, small enough to balance
 COMMIT_EVERY = 512  # results per cache transaction ...
@@ -40,10 +41,11 @@ class ScanInterrupted(KeyboardInterrupt):
     """Ctrl-C during the scan, after what was decoded has been saved; str() is the one line to print."""
 
 
-def _scan_item(item: tuple[int, str | None], limits: ScanLimits = ScanLimits()) -> tuple[int, tuple, bytes]:
+def _scan_item(item: tuple[int, str | None],
+               limits: ScanLimits = ScanLimits()) -> tuple[int, tuple, bytes, bytes]:
     index, path = item
-    record, thumb = scan_one(path, limits)
-    return index, tuple(record[c] for c in COLUMNS), thumb
+    record, thumb, tile = scan_with_tile(path, limits)
+    return index, tuple(record[c] for c in COLUMNS), thumb, tile
 
 
 def _refused_record(key: str) -> tuple:
@@ -84,6 +86,19 @@ class _ColumnStore:
             else:
                 self.columns[name] = np.full(n, default, dtype=object)
         self.thumbs = np.zeros((n, THUMB_SIZE, THUMB_SIZE, 3), dtype=np.uint8)
+
+    def put_many(self, indices: list[int], values: list[tuple], thumbs: list[bytes]) -> None:
+        """put() for many rows at once (the cache's rows on a warm run): one assignment per column."""
+        if not indices:
+            return
+        where = np.asarray(indices, dtype=np.int64)
+        for name, column_values in zip(COLUMNS, zip(*values, strict=True), strict=True):
+            column = self.columns[name]
+            column[where] = np.array(column_values, dtype=column.dtype)
+        full = [i for i, thumb in enumerate(thumbs) if len(thumb) == THUMB_BYTES]
+        if full:
+            data = b"".join(thumbs[i] for i in full)
+            self.thumbs[where[full]] = np.frombuffer(data, dtype=np.uint8).reshape(-1, THUMB_SIZE, THUMB_SIZE, 3)
 
     def put(self, index: int, values: tuple, thumb: bytes) -> None:
         for name, value in zip(COLUMNS, values, strict=True):
@@ -126,10 +141,15 @@ def scan_images(paths: Sequence[Path | str | None], jobs: int = 0, cache_dir: Pa
     started = time.perf_counter()
     # abspath, not resolve(): realpath costs an lstat per path component, for every image, in the main process.
     keys = [_file_key(p) for p in paths]
-    unique_keys, file_ids = np.unique(np.array(keys, dtype=object), return_inverse=True)
-    unique_list: list[str] = unique_keys.tolist()
+    # Unique files in first-seen order: without repeated paths file_ids is 0..n-1 and the thumbnails need no copy.
+    first_seen = dict.fromkeys(keys)
+    unique_list: list[str] = list(first_seen)
+    position = {key: index for index, key in enumerate(unique_list)}
+    file_ids = np.fromiter((position[key] for key in keys), dtype=np.int64, count=len(keys))
+    del first_seen, position
     refused_keys = {keys[i] for i, flag in enumerate(refused or []) if flag and keys[i]}
     store = _ColumnStore(len(unique_list))
+    tiles = TileStore(unique_list, cache_dir)
     stats = ScanStats(rows=len(paths), unique_files=len(unique_list), jobs=resolve_jobs(jobs))
 
     stat_keys = {k: _stat_key(k) for k in unique_list if k and k not in refused_keys and not is_url(k)}
@@ -138,32 +158,39 @@ def scan_images(paths: Sequence[Path | str | None], jobs: int = 0, cache_dir: Pa
     cache = ScanCache(cache_dir) if cache_dir is not None else None
     cached = cache.lookup({k: v for k, v in stat_keys.items() if v is not None}) if cache else {}
     todo: list[tuple[int, str | None]] = []
+    hits: list[int] = []
     for index, key in enumerate(unique_list):
         if key in refused_keys:
             store.put(index, _refused_record(key), b"")
         elif key in cached:
-            store.put(index, *cached[key])
-            stats.from_cache += 1
+            hits.append(index)
+            tiles.mark_cached(index)
         else:
             todo.append((index, key or None))
             continue
-        if progress:
-            progress(1)
+    found = [cached[unique_list[index]] for index in hits]
+    store.put_many(hits, [values for values, _ in found], [thumb for _, thumb in found])
+    stats.from_cache = len(hits)
+    del found, cached
+    if progress:
+        progress(len(unique_list) - len(todo))
 
     writer = _CacheWriter(cache if cache is not None and cache.usable else None)
     try:
-        for index, values, thumb in map_items(partial(_scan_item, limits=limits), todo, jobs=stats.jobs,
-                                              chunksize=CHUNK, serial_below=2 * CHUNK):
+        for index, values, thumb, tile in map_items(partial(_scan_item, limits=limits), todo, jobs=stats.jobs,
+                                                    chunksize=CHUNK, serial_below=2 * CHUNK):
             store.put(index, values, thumb)
+            tiles.put(index, tile)
             stats.decoded += 1
             key = unique_list[index]
             stat = stat_keys.get(key)
             if stat is not None and values[0] != "missing" and values[1] not in UNCACHED_KINDS:
-                writer.add((key, stat[0], stat[1], values, thumb))
+                writer.add((key, stat[0], stat[1], values, thumb, tile))
             if progress:
                 progress(1)
     except KeyboardInterrupt:
         writer.flush()
+        tiles.close()
         raise ScanInterrupted(_interrupted_message(stats, len(todo), writer.saved, cache)) from None
     finally:
         writer.flush()
@@ -171,9 +198,11 @@ def scan_images(paths: Sequence[Path | str | None], jobs: int = 0, cache_dir: Pa
             stats.warnings.extend(cache.warnings)
             cache.close()
 
-    frame = pd.DataFrame({name: column[file_ids] for name, column in store.columns.items()})
+    identity = len(unique_list) == len(keys)  # no path twice: file_ids is 0..n-1
+    frame = pd.DataFrame({name: column if identity else column[file_ids] for name, column in store.columns.items()})
+    thumbs = store.thumbs if identity else store.thumbs[file_ids]
     stats.seconds = time.perf_counter() - started
-    return Features(frame=frame, thumbs=store.thumbs[file_ids], file_ids=file_ids.astype(np.int64), stats=stats)
+    return Features(frame=frame, thumbs=thumbs, file_ids=file_ids, stats=stats, tiles=tiles)
 
 
 def _interrupted_message(stats: ScanStats, todo: int, saved: int, cache: ScanCache | None) -> str:

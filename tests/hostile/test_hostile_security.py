@@ -53,7 +53,7 @@ def test_5_cache_keeps_only_checked_data(tmp_path):
               RECORD_COLUMNS.items()]
     values = [1.5 if isinstance(v, float) else 4 if isinstance(v, int) and not isinstance(v, bool) else v
               for v in values]
-    cache.store([("/a.png", 10, 1, tuple(values), b"\0" * 768)])
+    cache.store([("/a.png", 10, 1, tuple(values), b"\0" * 768, b"")])
     assert cache.lookup({"/a.png": (10, 1)})["/a.png"][0] == tuple(values)
     with sqlite3.connect(tmp_path / "scan-cache.sqlite") as db:
         stored = db.execute("SELECT record FROM records").fetchone()[0]

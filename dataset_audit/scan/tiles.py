@@ -1,0 +1,96 @@
+"""Display tiles of the scanned images (at most TILE_SIDE px, raw RGB), kept on disk so the report never decodes an
+image twice.
+
+The scan makes each image's tile in the same decode as its features: two bytes of width and height, then the raw
+RGB bytes (at most 3 KB; raw because reading 100,000 tiny JPEGs back costs the report more than the disk space
+saved). A tile of an image decoded in this run goes to a temporary file (12 bytes of offsets per image in memory);
+a tile of an image the scan cache served is read back from the cache file when the report asks for it. Memory
+stays flat whatever the dataset size; the temporary file is removed with the store.
+
+A tile from the cache is data from a folder others may write: it is used only if its length is exactly what its
+width and height (each at most TILE_SIDE) say; anything else counts as absent, and the report reads that image.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from .cache import ScanCache
+from .decode import TILE_SIDE
+
+
+class TileStore:
+    """Tiles by unique-file index (Features.file_ids): put() during the scan, get_many() from the report."""
+
+    def __init__(self, keys: list[str], cache_dir: Path | None) -> None:
+        self._keys = keys  # unique file keys (absolute paths), as the scan cache knows them
+        self._cache_dir = cache_dir
+        self._offsets = np.full(len(keys), -1, dtype=np.int64)
+        self._lengths = np.zeros(len(keys), dtype=np.int32)
+        self._in_cache = np.zeros(len(keys), dtype=bool)
+        folder = tempfile.mkdtemp(prefix="dataset-audit-tiles-")
+        self._file = open(Path(folder) / "tiles.bin", "w+b")  # noqa: SIM115 - closed by close() or the finalizer
+        self._end = 0
+        # Removed by close(), or when the store is garbage collected, or at exit: never left behind, never a warning.
+        self._remove = weakref.finalize(self, _remove, self._file, folder)
+
+    def put(self, index: int, tile: bytes) -> None:
+        """Keep the tile of unique file `index` (empty bytes: it has none)."""
+        if not tile:
+            return
+        self._file.seek(self._end)
+        self._file.write(tile)
+        self._offsets[index], self._lengths[index] = self._end, len(tile)
+        self._end += len(tile)
+
+    def mark_cached(self, index: int) -> None:
+        """The scan cache holds this file's tile: read it from there when asked."""
+        self._in_cache[index] = True
+
+    def get_many(self, indices: list[int]) -> dict[int, Image.Image]:
+        """Decoded tiles (RGB) of these unique-file indices; indices with no usable tile are left out."""
+        raw: dict[int, bytes] = {}
+        for index in indices:
+            if self._offsets[index] >= 0:
+                self._file.seek(int(self._offsets[index]))
+                raw[index] = self._file.read(int(self._lengths[index]))
+        wanted = [i for i in indices if i not in raw and self._in_cache[i]]
+        if wanted and self._cache_dir is not None:
+            cache = ScanCache(self._cache_dir)
+            try:
+                stored = cache.tiles([self._keys[i] for i in wanted])
+            finally:
+                cache.close()
+            raw.update((i, stored[self._keys[i]]) for i in wanted if self._keys[i] in stored)
+        tiles = {}
+        for index, data in raw.items():
+            image = _decode_tile(data)
+            if image is not None:
+                tiles[index] = image
+        return tiles
+
+    def close(self) -> None:
+        self._remove()
+
+
+def _remove(handle: BinaryIO, folder: str) -> None:
+    handle.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _decode_tile(data: bytes) -> Image.Image | None:
+    if len(data) < 2:
+        return None
+    width, height = data[0], data[1]
+    if not (0 < width <= TILE_SIDE and 0 < height <= TILE_SIDE) or len(data) != 2 + width * height * 3:
+        return None
+    return Image.frombuffer("RGB", (width, height), data[2:], "raw", "RGB", 0, 1)
+
+
