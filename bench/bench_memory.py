@@ -7,7 +7,8 @@ registered analyser in-process through pipeline.run_analyser. Per analyser it re
 resident memory of the process while it ran (VmHWM, reset through /proc/self/clear_refs before each analyser), and
 "extra": that peak minus the resident memory before the analyser (the data every analyser shares).
 
-Run alone: `python bench/bench_memory.py [ROWS ...]` (default 10000 60000 240000); from run_bench.py: run(report).
+Run alone: `python bench/bench_memory.py [--only duplicates,labels] [ROWS ...]` (default 10000 60000 240000, every
+analyser); from run_bench.py: run(report).
 """
 
 from __future__ import annotations
@@ -101,8 +102,9 @@ def _reset_high_water_mark() -> bool:
         return False
 
 
-def measure(rows: int) -> dict:
-    """Per-analyser seconds and memory (MB) on `rows` synthetic images, in this process."""
+def measure(rows: int, only: tuple[str, ...] = ()) -> dict:
+    """Per-analyser seconds and memory (MB) on `rows` synthetic images, in this process (the analysers named in
+    `only`, or all)."""
     from dataset_audit.analysers import REGISTRY
     from dataset_audit.config import Config
     from dataset_audit.model import AuditInput
@@ -116,7 +118,7 @@ def measure(rows: int) -> dict:
     figures: dict = {"rows": rows, "build_s": round(built, 1), "analysers": {}}
     resettable = _reset_high_water_mark()
     figures["inputs_rss_mb"] = round(_status_kib("VmRSS") / 1024, 1)
-    for analyser in REGISTRY:
+    for analyser in [a for a in REGISTRY if not only or a.name in only]:
         before = _status_kib("VmRSS")
         _reset_high_water_mark()
         t0 = time.perf_counter()
@@ -128,16 +130,16 @@ def measure(rows: int) -> dict:
             "extra_mb": round((peak - before) / 1024, 1),
             "status": "error" if section.error else "skipped" if section.skipped else "ok"}
     figures["high_water_mark_reset"] = resettable
-    figures["peak_mb"] = max(a["peak_mb"] for a in figures["analysers"].values())
+    figures["peak_mb"] = max((a["peak_mb"] for a in figures["analysers"].values()), default=0.0)
     return figures
 
 
-def run_sizes(sizes: tuple[int, ...] = SIZES) -> dict:
+def run_sizes(sizes: tuple[int, ...] = SIZES, only: tuple[str, ...] = ()) -> dict:
     """Each size in a fresh child process; adds bytes per image between consecutive sizes."""
     results = []
     for rows in sizes:
-        child = subprocess.run([sys.executable, __file__, "--child", str(rows)], capture_output=True, text=True,
-                               check=False)
+        child = subprocess.run([sys.executable, __file__, "--child", str(rows), ",".join(only)], capture_output=True,
+                               text=True, check=False)
         if child.returncode != 0:
             raise RuntimeError(f"bench_memory at {rows} rows failed:\n{child.stderr[-3000:]}")
         results.append(json.loads(child.stdout.strip().splitlines()[-1]))
@@ -158,9 +160,9 @@ def run_sizes(sizes: tuple[int, ...] = SIZES) -> dict:
     return {"sizes": results, "growth": growth}
 
 
-def run(report: dict, sizes: tuple[int, ...] = SIZES) -> None:
+def run(report: dict, sizes: tuple[int, ...] = SIZES, only: tuple[str, ...] = ()) -> None:
     """Adds the figures to `report` under "memory"."""
-    report["memory"] = run_sizes(sizes)
+    report["memory"] = run_sizes(sizes, only)
 
 
 def _print_table(figures: dict) -> None:
@@ -178,11 +180,17 @@ def _print_table(figures: dict) -> None:
               f"B/image; time ratio per analyser {growth['per_analyser_time_ratio']}")
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name for name in text.split(",") if name)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--child":
-        print(json.dumps(measure(int(sys.argv[2]))))
+    if len(sys.argv) >= 3 and sys.argv[1] == "--child":
+        print(json.dumps(measure(int(sys.argv[2]), _names(sys.argv[3] if len(sys.argv) > 3 else ""))))
     else:
-        chosen = tuple(int(a) for a in sys.argv[1:]) or SIZES
-        result = run_sizes(chosen)
+        arguments = sys.argv[1:]
+        only = _names(arguments.pop(arguments.index("--only") + 1)) if "--only" in arguments else ()
+        chosen = tuple(int(a) for a in arguments if a != "--only") or SIZES
+        result = run_sizes(chosen, only)
         _print_table(result)
         print(json.dumps(result))

@@ -23,7 +23,7 @@ CHANNELS = ("r", "g", "b")
 COLOUR_BINS = 32
 MAX_TABLE_CLASSES = 50
 DISTRIBUTION_BINS = 40
-BLOCK = 8192  # thumbnails binned at once
+BLOCK = 2048  # thumbnails binned at once (~10 MB of bin codes and owners)
 
 
 def channel_stats(means: np.ndarray, stds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
