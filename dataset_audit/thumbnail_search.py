@@ -157,28 +157,6 @@ def _squared_distances(queries: np.ndarray, targets: np.ndarray, target_sq: np.n
     return out
 
 
-def _kmeans(points: np.ndarray, cells: int, rng: np.random.Generator, iterations: int = 8) -> np.ndarray:
-    """Cell of each point: Lloyd's k-means trained on a sample, then every point assigned to its nearest centre."""
-    sample = points[rng.choice(len(points), min(len(points), cells * 40), replace=False)]
-    centres = sample[rng.choice(len(sample), cells, replace=False)].copy()
-    for _ in range(iterations):
-        assigned = _nearest_centre(sample, centres)
-        sums = np.zeros_like(centres)
-        np.add.at(sums, assigned, sample)
-        counts = np.bincount(assigned, minlength=cells)
-        filled = counts > 0
-        centres[filled] = sums[filled] / counts[filled, None]
-    return _nearest_centre(points, centres), centres
-
-
-def _nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    centre_sq = (centres * centres).sum(axis=1)
-    return np.concatenate([
-        np.argmin(_squared_distances(points[lo:lo + 16384], centres, centre_sq), axis=1)
-        for lo in range(0, len(points), 16384)
-    ])
-
-
 def _kmeans(points: np.ndarray, cells: int, rng: np.random.Generator,
             iterations: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Cell of each point and the cell centres: Lloyd's k-means trained on a sample, then every point assigned to
