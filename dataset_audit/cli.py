@@ -199,8 +199,8 @@ def run_command(
                                                "order, numeric when every label is a number).")] = None,
     embeddings: Annotated[Path | None, typer.Option(help="Your image vectors (.npy, or Parquet with one numeric "
                                                     "column per dimension), aligned with the table's rows: the "
-                                                    "label check, outliers and t-SNE use them instead of "
-                                                    "thumbnails.")] = None,
+                                                    "label check, outliers, near-duplicate search and t-SNE "
+                                                    "use them instead of thumbnails.")] = None,
     root: Annotated[Path | None, typer.Option(help="Base folder for relative image paths (default: the table's "
                                               "folder).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder: writes report.html and "

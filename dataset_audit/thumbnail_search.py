@@ -11,7 +11,10 @@ Search, in three stages so that nothing is quadratic in the number of images n:
    SHORTLIST closest: O(n * PROBE_CELLS * CELL_SIZE * PCA_DIMS), linear in n for fixed cell size;
 3. re-rank each shortlist on the full signatures: O(n * SHORTLIST * 768).
 Below EXACT_BELOW images stage 2 uses one cell (every image against every other; that is quadratic but at most
-EXACT_BELOW^2 distances, done in blocks). Memory: the thumbnails plus O(n * PCA_DIMS) floats plus bounded blocks.
+EXACT_BELOW^2 distances, done in blocks). Memory, beyond the thumbnails and the results (~600 bytes per image with
+both changes): per image 256 bytes of projections, 768 of int8 codes and 768 of candidates for the query set being
+searched (plain, flipped or recoloured, one after the other), plus blocks of fixed size; nothing copies all the
+thumbnails or grows faster than n.
 
 The score of image i is ratio = d(i, nearest) / d(i, RATIO_RANK-th nearest): a re-used shot sits much closer to its
 copy than to anything else, whereas an image in a dense region (plain sky, a white car on white) has many close
@@ -30,7 +33,9 @@ RATIO_RANK = 10  # the ratio's denominator: distance to the 10th nearest neighbo
 CELL_SIZE = 500
 PROBE_CELLS = 6  # recall of the true nearest image against brute force: make bench, duplicates_thumbnail_search
 EXACT_BELOW = 5_000
-BLOCK = 2048
+BLOCK = 2048  # queries compared with one cell's members at once
+PROBE_BLOCK = 4096  # queries compared with all cell centres at once: 4096 x 2,000 cells x 12 bytes at 1M images
+ROW_BLOCK = 8192  # thumbnails turned into signatures at once: 8192 x 768 float32 = 25 MB
 RERANK_BLOCK = 512  # shortlist vectors gathered at once: 512 x 24 x 768 floats = 38 MB
 SEED = 0
 
@@ -115,19 +120,30 @@ def signatures(thumbs: np.ndarray) -> np.ndarray:
     return flat
 
 
-def _fit_projection(thumbs: np.ndarray, dims: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and top `dims` principal axes of the signatures (fit on a seeded sample)."""
-    sample = signatures(thumbs[np.sort(rng.choice(len(thumbs), min(len(thumbs), 20_000), replace=False))])
+def _thumb_blocks(thumbs: np.ndarray, rows: np.ndarray, change=None):
+    """(start, block) pieces of thumbs[rows], ROW_BLOCK images each, changed by `change` when given: never a copy of
+    all the thumbnails at once."""
+    for lo in range(0, len(rows), ROW_BLOCK):
+        block = thumbs[rows[lo:lo + ROW_BLOCK]]
+        yield lo, (change(block) if change is not None else block)
+
+
+def _fit_projection(thumbs: np.ndarray, rows: np.ndarray, dims: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and top `dims` principal axes of the signatures of thumbs[rows] (fit on a seeded sample)."""
+    sample = signatures(thumbs[rows[np.sort(rng.choice(len(rows), min(len(rows), 20_000), replace=False))]])
     mean = sample.mean(axis=0)
     _, axes = np.linalg.eigh(np.cov((sample - mean).T))
     return mean, axes[:, ::-1][:, :dims].astype(np.float32)
 
 
-def _project(thumbs: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
-    """Signatures projected on the axes, computed block by block so the full (n, 768) float matrix never exists."""
-    if len(thumbs) == 0:
-        return np.zeros((0, axes.shape[1]), dtype=np.float32)
-    return np.concatenate([(signatures(thumbs[lo:lo + 65536]) - mean) @ axes for lo in range(0, len(thumbs), 65536)])
+def _project(thumbs: np.ndarray, rows: np.ndarray, mean: np.ndarray, axes: np.ndarray, change=None) -> np.ndarray:
+    """Signatures of thumbs[rows] (changed by `change`) projected on the axes, block by block so the full (n, 768)
+    float matrix never exists."""
+    out = np.empty((len(rows), axes.shape[1]), dtype=np.float32)
+    for lo, block in _thumb_blocks(thumbs, rows, change):
+        out[lo:lo + len(block)] = (signatures(block) - mean) @ axes
+    return out
 
 
 def _squared_distances(queries: np.ndarray, targets: np.ndarray, target_sq: np.ndarray,
@@ -141,8 +157,10 @@ def _squared_distances(queries: np.ndarray, targets: np.ndarray, target_sq: np.n
     return out
 
 
-def _kmeans(points: np.ndarray, cells: int, rng: np.random.Generator, iterations: int = 8) -> np.ndarray:
-    """Cell of each point: Lloyd's k-means trained on a sample, then every point assigned to its nearest centre."""
+def _kmeans(points: np.ndarray, cells: int, rng: np.random.Generator,
+            iterations: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Cell of each point and the cell centres: Lloyd's k-means trained on a sample, then every point assigned to
+    its nearest centre."""
     sample = points[rng.choice(len(points), min(len(points), cells * 40), replace=False)]
     centres = sample[rng.choice(len(sample), cells, replace=False)].copy()
     for _ in range(iterations):
@@ -158,49 +176,79 @@ def _kmeans(points: np.ndarray, cells: int, rng: np.random.Generator, iterations
 def _nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     centre_sq = (centres * centres).sum(axis=1)
     return np.concatenate([
-        np.argmin(_squared_distances(points[lo:lo + 16384], centres, centre_sq), axis=1)
-        for lo in range(0, len(points), 16384)
-    ])
+        np.argmin(_squared_distances(points[lo:lo + PROBE_BLOCK], centres, centre_sq), axis=1)
+        for lo in range(0, len(points), PROBE_BLOCK)
+    ]) if len(points) else np.zeros(0, dtype=np.int64)
 
 
-def _shortlist(points: np.ndarray, rng: np.random.Generator, queries: np.ndarray | None = None,
-               owners: np.ndarray | None = None) -> np.ndarray:
-    """(n + m, SHORTLIST) indices into `points` of the closest other points of each point and then of each of the m
-    extra `queries` (in projected space; -1 where fewer exist). An extra query never returns its owner (the point it
-    was derived from: a mirrored image is not a copy of itself).
+@dataclass
+class Cells:
+    """The searched images' projected signatures, grouped into coarse cells (one cell below EXACT_BELOW)."""
+
+    points: np.ndarray  # (n, PCA_DIMS) float32
+    cell_of: np.ndarray  # (n,) cell of each point
+    centres: np.ndarray | None  # (cells, PCA_DIMS), None when there is one cell
+    members_order: np.ndarray  # points sorted by cell
+    member_starts: np.ndarray  # (cells + 1,) where each cell's members start in members_order
+    position_in_cell: np.ndarray  # (n,) index of each point among its cell's members
+
+    @property
+    def count(self) -> int:
+        return len(self.member_starts) - 1
+
+
+def coarse_cells(points: np.ndarray, rng: np.random.Generator) -> Cells:
+    n = len(points)
+    if n <= EXACT_BELOW:
+        cell_of, centres = np.zeros(n, dtype=np.int64), None
+    else:
+        cell_of, centres = _kmeans(points, max(2, n // CELL_SIZE), rng)
+    count = 1 if centres is None else len(centres)
+    members_order = np.argsort(cell_of, kind="stable")
+    member_starts = np.searchsorted(cell_of[members_order], np.arange(count + 1))
+    position_in_cell = np.empty(n, dtype=np.int64)
+    position_in_cell[members_order] = np.arange(n) - member_starts[cell_of[members_order]]
+    return Cells(points, cell_of, centres, members_order, member_starts, position_in_cell)
+
+
+def _probes(cells: Cells, queries: np.ndarray) -> np.ndarray:
+    """(m, PROBE_CELLS) the cells each query probes: its nearest cell centres (or (m, 1) zeros for one cell).
+    Filled block by block: a slice of each block's argpartition would keep the whole (block x cells) array alive."""
+    if cells.centres is None:
+        return np.zeros((len(queries), 1), dtype=np.int64)
+    centre_sq = (cells.centres * cells.centres).sum(axis=1)
+    probes = np.empty((len(queries), PROBE_CELLS), dtype=np.int64)
+    for lo in range(0, len(queries), PROBE_BLOCK):
+        squared = _squared_distances(queries[lo:lo + PROBE_BLOCK], cells.centres, centre_sq)
+        probes[lo:lo + PROBE_BLOCK] = np.argpartition(squared, PROBE_CELLS, axis=1)[:, :PROBE_CELLS]
+    return probes
+
+
+def cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """(m, SHORTLIST) indices into cells.points of the closest points to each of the m `queries` (in projected
+    space; -1 where fewer exist). A query never returns its owner (the point it is, or was derived from: a mirrored
+    image is not a copy of itself).
 
     Each query probes its own PROBE_CELLS nearest cells (query-side multi-probe: a copy just across a cell border is
-    still found), keeping the SHORTLIST closest members of each probed cell; m = PROBE_CELLS * SHORTLIST.
+    still found), keeping the SHORTLIST closest members of each probed cell, then the SHORTLIST closest of those.
+    Memory: m x PROBE_CELLS x SHORTLIST int32 + float32 candidates, plus one BLOCK x CELL_SIZE distance block.
     """
-    n = len(points)
-    if queries is None:
-        queries, owners = points[:0], np.zeros(0, dtype=np.int64)
-    asking_points = np.concatenate([points, queries]) if len(queries) else points
-    owner = np.concatenate([np.arange(n), owners])
-    total = len(asking_points)
-    if n <= EXACT_BELOW:
-        cells, cell_of, probes = 1, np.zeros(n, dtype=np.int64), np.zeros((total, 1), dtype=np.int64)
-    else:
-        cells = max(2, n // CELL_SIZE)
-        cell_of, centres = _kmeans(points, cells, rng)
-        centre_sq = (centres * centres).sum(axis=1)
-        probes = np.concatenate([
-            np.argpartition(_squared_distances(asking_points[lo:lo + 16384], centres, centre_sq), PROBE_CELLS, axis=1)
-            [:, :PROBE_CELLS] for lo in range(0, total, 16384)
-        ])
+    points, cell_of, position_in_cell = cells.points, cells.cell_of, cells.position_in_cell
+    total = len(queries)
+    if total == 0:  # e.g. no colour image to search as grey
+        return np.full((0, SHORTLIST), -1, dtype=np.int64)
+    probes = _probes(cells, queries)
     width = probes.shape[1]
     found = np.full((total, width, SHORTLIST), -1, dtype=np.int32)
     found_sq = np.full((total, width, SHORTLIST), np.inf, dtype=np.float32)
-    members_order = np.argsort(cell_of, kind="stable")
-    member_starts = np.searchsorted(cell_of[members_order], np.arange(cells + 1))
-    position_in_cell = np.empty(n, dtype=np.int64)
-    position_in_cell[members_order] = np.arange(n) - member_starts[cell_of[members_order]]
-    point_sq = (asking_points * asking_points).sum(axis=1)
+    query_sq = (queries * queries).sum(axis=1)
     probe_cell = probes.ravel()
+    del probes
     probe_order = np.argsort(probe_cell, kind="stable")  # (query, slot) pairs grouped by the cell they probe
-    probe_starts = np.searchsorted(probe_cell[probe_order], np.arange(cells + 1))
-    for cell in range(cells):
-        targets = members_order[member_starts[cell]:member_starts[cell + 1]]
+    probe_starts = np.searchsorted(probe_cell[probe_order], np.arange(cells.count + 1))
+    del probe_cell
+    for cell in range(cells.count):
+        targets = cells.members_order[cells.member_starts[cell]:cells.member_starts[cell + 1]]
         asking = probe_order[probe_starts[cell]:probe_starts[cell + 1]]
         if len(targets) < 2 or len(asking) == 0:
             continue
@@ -209,38 +257,51 @@ def _shortlist(points: np.ndarray, rng: np.random.Generator, queries: np.ndarray
         take = min(SHORTLIST, len(targets) - 1)
         for lo in range(0, len(asking), BLOCK):
             asked, slots = np.divmod(asking[lo:lo + BLOCK], width)
-            squared = _squared_distances(asking_points[asked], target_points, target_sq, with_query_norm=False)
-            own = np.flatnonzero(cell_of[owner[asked]] == cell)
-            squared[own, position_in_cell[owner[asked][own]]] = np.inf  # not my own neighbour
+            squared = _squared_distances(queries[asked], target_points, target_sq, with_query_norm=False)
+            own = np.flatnonzero(cell_of[owners[asked]] == cell)
+            squared[own, position_in_cell[owners[asked][own]]] = np.inf  # not my own neighbour
             best = np.argpartition(squared, take, axis=1)[:, :take]
             found[asked, slots, :take] = targets[best]
-            found_sq[asked, slots, :take] = np.take_along_axis(squared, best, axis=1) + point_sq[asked, None]
-    # Merge the probed cells' candidates: the SHORTLIST closest overall.
-    found, found_sq = found.reshape(total, -1), found_sq.reshape(total, -1)
-    if found.shape[1] > SHORTLIST:
-        best = np.argpartition(found_sq, SHORTLIST, axis=1)[:, :SHORTLIST]
-        found, found_sq = np.take_along_axis(found, best, axis=1), np.take_along_axis(found_sq, best, axis=1)
-    found[~np.isfinite(found_sq)] = -1
-    return found.astype(np.int64)
+            found_sq[asked, slots, :take] = np.take_along_axis(squared, best, axis=1) + query_sq[asked, None]
+    del probe_order
+    return _merge(found.reshape(total, -1), found_sq.reshape(total, -1))
 
 
-def quantised_signatures(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Signatures as int8 codes and a scale per row (signature ~= code * scale): the thumbnails' size again, where
-    float32 signatures would take four times that (3 GB at a million images). Error ~0.5% of a distance."""
-    codes = np.empty((len(thumbs), thumbs[0].size if len(thumbs) else 0), dtype=np.int8)
-    scales = np.empty(len(thumbs), dtype=np.float32)
-    for lo in range(0, len(thumbs), 16384):
-        vectors = signatures(thumbs[lo:lo + 16384])
-        peak = np.abs(vectors).max(axis=1)
-        scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
-        codes[lo:lo + 16384] = np.rint(vectors / scale[:, None]).astype(np.int8)
-        scales[lo:lo + 16384] = scale
+def _merge(found: np.ndarray, found_sq: np.ndarray) -> np.ndarray:
+    """The SHORTLIST closest of each row's candidates from all probed cells, as int64 (-1 = none), block by block."""
+    out = np.full((len(found), SHORTLIST), -1, dtype=np.int64)
+    for lo in range(0, len(found), ROW_BLOCK):
+        ids, squared = found[lo:lo + ROW_BLOCK], found_sq[lo:lo + ROW_BLOCK]
+        if ids.shape[1] > SHORTLIST:
+            best = np.argpartition(squared, SHORTLIST, axis=1)[:, :SHORTLIST]
+            ids, squared = np.take_along_axis(ids, best, axis=1), np.take_along_axis(squared, best, axis=1)
+        out[lo:lo + ROW_BLOCK, :ids.shape[1]] = np.where(np.isfinite(squared), ids, -1)
+    return out
+
+
+def quantised_signatures(thumbs: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Signatures of thumbs[rows] (all by default) as int8 codes and a scale per row (signature ~= code * scale):
+    the thumbnails' size again, where float32 signatures would take four times that (3 GB at a million images).
+    Error ~0.5% of a distance."""
+    rows = np.arange(len(thumbs)) if rows is None else rows
+    codes = np.empty((len(rows), thumbs[0].size if len(thumbs) else 0), dtype=np.int8)
+    scales = np.empty(len(rows), dtype=np.float32)
+    for lo, block in _thumb_blocks(thumbs, rows):
+        codes[lo:lo + len(block)], scales[lo:lo + len(block)] = _quantise(signatures(block))
     return codes, scales
 
 
-def _is_structured(thumbs: np.ndarray) -> np.ndarray:
-    return np.concatenate([np.abs(signatures(thumbs[lo:lo + 65536])).sum(axis=1) > 0
-                           for lo in range(0, len(thumbs), 65536)]) if len(thumbs) else np.zeros(0, dtype=bool)
+def _quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    peak = np.abs(vectors).max(axis=1)
+    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    return np.rint(vectors / scale[:, None]).astype(np.int8), scale
+
+
+def _is_structured(thumbs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(rows), dtype=bool)
+    for lo, block in _thumb_blocks(thumbs, rows):
+        out[lo:lo + len(block)] = np.abs(signatures(block)).sum(axis=1) > 0
+    return out
 
 
 def mirrored(thumbs: np.ndarray) -> np.ndarray:
@@ -254,10 +315,13 @@ def greyed(thumbs: np.ndarray) -> np.ndarray:
     return np.repeat(luma.astype(np.uint8)[..., None], 3, axis=-1)
 
 
-def _is_colour(thumbs: np.ndarray) -> np.ndarray:
-    """Thumbnails whose channels differ (a grey version of them is another picture than themselves)."""
-    spread = thumbs.max(axis=-1).astype(np.int16) - thumbs.min(axis=-1)
-    return spread.reshape(len(thumbs), -1).mean(axis=1) > GREY_SPREAD_MAX
+def _is_colour(thumbs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Which of thumbs[rows] have channels that differ (a grey version of them is another picture than themselves)."""
+    out = np.zeros(len(rows), dtype=bool)
+    for lo, block in _thumb_blocks(thumbs, rows):
+        spread = block.max(axis=-1).astype(np.int16) - block.min(axis=-1)
+        out[lo:lo + len(block)] = spread.reshape(len(block), -1).mean(axis=1) > GREY_SPREAD_MAX
+    return out
 
 
 # The changes searched for besides the plain picture: the query is the changed version of an image, searched
@@ -271,32 +335,27 @@ def nearest_neighbours(thumbs: np.ndarray, valid: np.ndarray | None = None,
                        changes: tuple[str, ...] = ()) -> Neighbours:
     """Each thumbnail's shortlist of nearest others on the full signature (rows not `valid`, and flat images, get
     none). With `changes` (names in CHANGES), also each image's changed version's shortlist of nearest other images,
-    in Neighbours.changed[name] (a grey image is not searched again as grey)."""
+    in Neighbours.changed[name] (a grey image is not searched again as grey).
+
+    Memory beyond the results: O(n) projections (256 bytes per image), int8 codes (768 bytes per image) and the
+    candidates of one query set (768 bytes per image); thumbnails are read in ROW_BLOCK pieces, never copied whole."""
     n = len(thumbs)
     result = Neighbours(*_empty(n))
     rows = np.flatnonzero(valid) if valid is not None else np.arange(n)
-    rows = rows[_is_structured(thumbs[rows])]  # flat images have nothing to match on
+    rows = rows[_is_structured(thumbs, rows)]  # flat images have nothing to match on
     result.changed = {name: Neighbours(*_empty(n)) for name in changes}
     if len(rows) < 2:
         return result
     rng = np.random.default_rng(SEED)
-    kept_thumbs = thumbs[rows]
-    mean, axes = _fit_projection(kept_thumbs, PCA_DIMS, rng)
-    asked = {name: np.flatnonzero(_is_colour(kept_thumbs)) if name == "recoloured" else np.arange(len(rows))
-             for name in changes}
-    extra = [_project(CHANGES[name](kept_thumbs[asked[name]]), mean, axes) for name in changes]
-    shortlist = _shortlist(_project(kept_thumbs, mean, axes), rng,
-                           np.concatenate(extra) if extra else None,
-                           np.concatenate([asked[name] for name in changes]) if extra else None)
-    codes, scales = quantised_signatures(kept_thumbs)
-    _rerank(result, rows, np.arange(len(rows)), shortlist[:len(rows)], codes, scales, codes, scales)
-    start = len(rows)
+    mean, axes = _fit_projection(thumbs, rows, PCA_DIMS, rng)
+    cells = coarse_cells(_project(thumbs, rows, mean, axes), rng)
+    codes, scales = quantised_signatures(thumbs, rows)
+    everyone = np.arange(len(rows))
+    _rerank(result, rows, everyone, cell_search(cells, cells.points, everyone), codes, scales)
     for name in changes:
-        positions = asked[name]
-        query_codes, query_scales = quantised_signatures(CHANGES[name](kept_thumbs[positions]))
-        _rerank(result.changed[name], rows, positions, shortlist[start:start + len(positions)], query_codes,
-                query_scales, codes, scales)
-        start += len(positions)
+        positions = np.flatnonzero(_is_colour(thumbs, rows)) if name == "recoloured" else everyone
+        shortlist = cell_search(cells, _project(thumbs, rows[positions], mean, axes, CHANGES[name]), positions)
+        _rerank(result.changed[name], rows, positions, shortlist, codes, scales, (thumbs, CHANGES[name]))
     return result
 
 
@@ -305,19 +364,27 @@ def _empty(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.full(n, np.inf, dtype=np.float32))
 
 
-def _rerank(out: Neighbours, rows: np.ndarray, positions: np.ndarray, shortlist: np.ndarray, query_codes: np.ndarray,
-            query_scales: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> None:
-    """Fills out's rows[positions] with their shortlists re-ranked on the full (quantised) signatures."""
+def _rerank(out: Neighbours, rows: np.ndarray, positions: np.ndarray, shortlist: np.ndarray, codes: np.ndarray,
+            scales: np.ndarray, changed_from: tuple | None = None) -> None:
+    """Fills out's rows[positions] with their shortlists re-ranked on the full (quantised) signatures. The queries
+    are codes[positions], or, with changed_from = (thumbs, change), the changed thumbnails' signatures (computed
+    RERANK_BLOCK at a time)."""
     for lo in range(0, len(positions), RERANK_BLOCK):
         block = shortlist[lo:lo + RERANK_BLOCK]
+        block_positions = positions[lo:lo + RERANK_BLOCK]
+        if changed_from is None:
+            query_codes, query_scales = codes[block_positions], scales[block_positions]
+        else:
+            thumbs, change = changed_from
+            query_codes, query_scales = _quantise(signatures(change(thumbs[rows[block_positions]])))
         present = block >= 0
         safe = np.where(present, block, 0)
         others = codes[safe].astype(np.float32)
-        dot = np.einsum("ikd,id->ik", others, query_codes[lo:lo + RERANK_BLOCK].astype(np.float32))
-        dot *= scales[safe] * query_scales[lo:lo + RERANK_BLOCK, None]
+        dot = np.einsum("ikd,id->ik", others, query_codes.astype(np.float32))
+        dot *= scales[safe] * query_scales[:, None]
         squared = np.where(present, np.maximum(0.0, 2.0 - 2.0 * dot), np.inf)
         ranked = np.argsort(squared, axis=1)
-        block_rows = rows[positions[lo:lo + RERANK_BLOCK]]
+        block_rows = rows[block_positions]
         block_distance = np.sqrt(np.take_along_axis(squared, ranked, axis=1))
         ranked_ids = np.take_along_axis(block, ranked, axis=1)
         out.candidates[block_rows] = np.where(ranked_ids >= 0, rows[np.maximum(ranked_ids, 0)], -1)

@@ -13,6 +13,9 @@ Matches, all between rows whose image decoded:
   not selective: on MNIST (thin strokes on black) most digits are within 8 bits of many others, and the absolute
   limit alone chains thousands of different digits into one group; `make bench` measures both datasets with and
   without them (bench/RESULTS.md, duplicates_* rows). phash_max_ratio = 0 turns both relative limits off.
+With --embeddings (and use_embeddings, the default), near matches are instead the pairs of the user's vectors with
+a cosine similarity of at least `min_similarity` (dataset_audit.vector_search); thumbnails and pHash are then not
+used for near matches, and exact copies still come from the hashes.
 Matched rows are joined into connected groups. A group with several labels is also a conflicting_labels finding; a
 group with a train row and a val/test row is also a leakage finding.
 
@@ -21,14 +24,15 @@ phash_confirm_distance = 0.6 (more true copies, more look-alikes). Precision fir
 phash_radius = 6. max_ratio = 0 and phash_radius = -1 turn near duplicates off.
 
 Growth: hashing groups O(n log n); pHash pairs by multi-index search (dataset_audit.hamming_search); the thumbnail
-search is linear in n for a fixed cell size (dataset_audit.thumbnail_search). Nothing is quadratic in the rows.
+search and the --embeddings search are linear in n for a fixed cell size (dataset_audit.thumbnail_search,
+vector_search). Nothing is quadratic in the rows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import graph_groups, hamming_search, thumbnail_search
+from .. import graph_groups, hamming_search, thumbnail_search, vector_search
 from ..model import Analyser, AuditInput, Finding, Metric, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, SettingValues
 from ..text import count
@@ -47,6 +51,10 @@ SETTINGS = (
     Setting("flipped", True, "also match mirror images (a flipped copy in train and test is leakage for most models)"),
     Setting("recoloured", True, "also match grayscale copies of colour images"),
     Setting("montage_groups", 40, "duplicate groups shown as montages", minimum=0),
+    Setting("use_embeddings", True, "with --embeddings, near duplicates are pairs of your vectors with a cosine "
+            "similarity of at least min_similarity (instead of thumbnails and pHash)"),
+    Setting("min_similarity", 0.97, "cosine similarity of two --embeddings vectors at which they are near duplicates",
+            minimum=-1, maximum=1),
 )
 GROUP_ROUNDS = 3  # ratio-test rounds that exclude an image's matched copies from its reference (dense clusters)
 CHANGE_GAIN = 0.8
@@ -65,10 +73,29 @@ def _equal_value_edges(values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray
     return head[repeated], rows[repeated]
 
 
+def uses_vectors(data: AuditInput) -> bool:
+    """Near duplicates come from the user's --embeddings vectors (else from thumbnails and pHash)."""
+    return data.table.outputs.embeddings is not None and bool(data.settings["use_embeddings"])
+
+
+def _vector_edges(data: AuditInput, files: np.ndarray, settings: SettingValues) -> tuple[np.ndarray, ...]:
+    """Pairs of `files` whose --embeddings vectors have a cosine similarity >= min_similarity; the score is the
+    cosine distance (1 - similarity), so that smaller is closer as for the thumbnail scores."""
+    features = data.features
+    assert features is not None and data.table.outputs.embeddings is not None
+    left, right, similarity = vector_search.similar_pairs(data.table.outputs.embeddings, files,
+                                                          float(settings["min_similarity"]))
+    score = (1.0 - similarity).astype(np.float32)
+    return left, right, score, np.full(len(left), "embedding"), _plain_changes(features, left, right,
+                                                                              np.full(len(left), ""))
+
+
 def _near_edges(data: AuditInput, files: np.ndarray, settings: SettingValues) -> tuple[np.ndarray, ...]:
     """Near-duplicate pairs among the file representatives `files`: (left, right, score, how, change) arrays."""
     features = data.features
     assert features is not None
+    if uses_vectors(data):
+        return _vector_edges(data, files, settings)
     thumbs = features.thumbs
     found: list[tuple[np.ndarray, ...]] = []
     use_phash = settings["phash_radius"] >= 0 and len(files) > 1
@@ -337,17 +364,24 @@ def _describe(section: Section, data: AuditInput, settings: SettingValues, group
               ["near duplicate", sum(1 for g in groups if int(component[g[0]]) in near_pairs),
                metrics["duplicates.near_count"]]],
     ))
-    section.notes.append(
-        f"Near duplicates: thumbnail ratio <= {settings['max_ratio']} (distance to the match / distance to the "
-        f"{thumbnail_search.RATIO_RANK}th nearest image), or pHash within {settings['phash_radius']} bits confirmed by a "
-        f"thumbnail distance <= {settings['phash_confirm_distance']} that is also at most "
-        f"{settings['phash_max_ratio']} x either image's {thumbnail_search.RATIO_RANK}th-neighbour distance and "
-        f"{TYPICAL_SHARE} x the median nearest-neighbour distance of this dataset. The {thumbnail_search.RATIO_RANK}th "
-        "neighbour is counted outside the copies already matched (dense clusters of copies)."
-        + (f" Changed copies searched too: {', '.join(name for name in thumbnail_search.CHANGES if settings[name])}."
-           if any(settings[name] for name in thumbnail_search.CHANGES) else "")
-        + " For higher recall set [tool.dataset-audit.duplicates] max_ratio = 0.7 and phash_confirm_distance = 0.6."
-    )
+    if uses_vectors(data):
+        section.notes.append(
+            f"Near duplicates: your vectors ({data.table.outputs.embedding_source}), cosine similarity >= "
+            f"{settings['min_similarity']} (a pair's score is the cosine distance, 1 - similarity). Thumbnails and "
+            "pHash are not used for near duplicates (set [tool.dataset-audit.duplicates] use_embeddings = false to "
+            "use them); exact copies still come from the file and pixel hashes.")
+    else:
+        section.notes.append(
+            f"Near duplicates: thumbnail ratio <= {settings['max_ratio']} (distance to the match / distance to the "
+            f"{thumbnail_search.RATIO_RANK}th nearest image), or pHash within {settings['phash_radius']} bits confirmed by a "
+            f"thumbnail distance <= {settings['phash_confirm_distance']} that is also at most "
+            f"{settings['phash_max_ratio']} x either image's {thumbnail_search.RATIO_RANK}th-neighbour distance and "
+            f"{TYPICAL_SHARE} x the median nearest-neighbour distance of this dataset. The {thumbnail_search.RATIO_RANK}th "
+            "neighbour is counted outside the copies already matched (dense clusters of copies)."
+            + (f" Changed copies searched too: {', '.join(name for name in thumbnail_search.CHANGES if settings[name])}."
+               if any(settings[name] for name in thumbnail_search.CHANGES) else "")
+            + " For higher recall set [tool.dataset-audit.duplicates] max_ratio = 0.7 and phash_confirm_distance = 0.6."
+        )
     cap = int(settings["montage_groups"])
     for number, group in enumerate(groups[:cap], start=1):
         group_labels = sorted({labels[r] for r in group.tolist()}) if labels else []

@@ -31,7 +31,7 @@ from sklearn.neighbors import NearestNeighbors
 from ..dataset import class_groups
 from ..model import Analyser, AuditInput, Explorer, Finding, Montage, MontageItem, Section
 from ..robust import robust_z
-from ..settings import Setting
+from ..settings import Setting, resolve
 from ..text import are, count
 
 NAME = "embedding"
@@ -42,14 +42,17 @@ HOVER_COLUMNS = 4
 HOVER_CHARS = 40
 
 
-def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float = 1.0) -> tuple[np.ndarray, float]:
-    """(n, <=dims) float32 PCA coordinates of standardised thumbnails (or any per-row vectors), and the share of
-    variance they keep. scale_floor is added to every standard deviation (1 grey level for thumbnails)."""
-    n = len(thumbs)
-    flat = thumbs.reshape(n, -1)
+def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float = 1.0,
+                  rows: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """(len(rows), <=dims) float32 PCA coordinates of standardised thumbs[rows] (all rows by default; thumbnails or
+    any per-row vectors), and the share of variance they keep. scale_floor is added to every standard deviation
+    (1 grey level for thumbnails). Rows are read BLOCK at a time, never copied whole."""
+    rows = np.arange(len(thumbs)) if rows is None else rows
+    n = len(rows)
+    flat = thumbs.reshape(len(thumbs), -1)
     rng = np.random.default_rng(seed)
     fit_rows = np.sort(rng.choice(n, size=min(n, PCA_FIT_MAX), replace=False))
-    sample = flat[fit_rows].astype(np.float32)
+    sample = flat[rows[fit_rows]].astype(np.float32)
     centre = sample.mean(axis=0)
     scale = sample.std(axis=0) + scale_floor  # constant pixels do not blow up
     components = max(1, min(dims, len(fit_rows) - 1, flat.shape[1]))
@@ -57,9 +60,10 @@ def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float =
     with warnings.catch_warnings():  # no variance at all (one image n times): run() skips, quietly
         warnings.simplefilter("ignore", RuntimeWarning)
         pca.fit((sample - centre) / scale)
+    del sample
     vectors = np.empty((n, components), dtype=np.float32)
     for start in range(0, n, BLOCK):
-        block = (flat[start:start + BLOCK].astype(np.float32) - centre) / scale
+        block = (flat[rows[start:start + BLOCK]].astype(np.float32) - centre) / scale
         vectors[start:start + BLOCK] = pca.transform(block)
     return vectors, float(pca.explained_variance_ratio_.sum())
 
@@ -81,12 +85,17 @@ def vectors_for(data: AuditInput, ok_rows: np.ndarray, dims: int) -> tuple[np.nd
     """PCA vectors of the decoded rows: the user's --embeddings when given, else the thumbnails; and their name."""
     user = data.table.outputs.embeddings
     if user is not None:
-        scale = float(np.median(user[ok_rows].std(axis=0))) if len(ok_rows) else 1.0
-        vectors, kept = image_vectors(user[ok_rows], dims, data.config.seed, scale_floor=1e-3 * scale + 1e-12)
+        scale = float(np.median(_column_std(user, ok_rows))) if len(ok_rows) else 1.0
+        vectors, kept = image_vectors(user, dims, data.config.seed, scale_floor=1e-3 * scale + 1e-12, rows=ok_rows)
         return vectors, kept, f"PCA of your vectors ({data.table.outputs.embedding_source})"
     assert data.features is not None
-    vectors, kept = image_vectors(data.features.thumbs[ok_rows], dims, data.config.seed)
+    vectors, kept = image_vectors(data.features.thumbs, dims, data.config.seed, rows=ok_rows)
     return vectors, kept, "PCA of 16x16 thumbnails"
+
+
+def _column_std(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per-column std of values[rows], without copying values when rows are all of them."""
+    return (values if len(rows) == len(values) else values[rows]).std(axis=0)
 
 
 def _hover(data: AuditInput, rows: np.ndarray) -> list[str]:
@@ -140,7 +149,7 @@ def run(data: AuditInput) -> Section:
     if len(queries) < n:
         section.notes.append(f"Neighbours searched for a seeded sample of {len(queries):,} of {n:,} images "
                              f"(embedding.knn_max); global outliers cover that sample.")
-    _, neighbour_distance = neighbours(vectors, queries, k, jobs)
+    neighbour_index, neighbour_distance = neighbours(vectors, queries, k, jobs)
 
     outlier_rows = _outliers(section, data, ok_rows, labels, vectors, queries, neighbour_distance, z_cut,
                              labels_all is not None)
@@ -148,11 +157,28 @@ def run(data: AuditInput) -> Section:
     section.metrics["embedding.outlier_rate"] = len(outlier_rows) / n
 
     flags = {row: "outlier" for row in outlier_rows}
+    if labels_all is not None:
+        for row, neighbour_label in _label_disagreements(data, ok_rows, labels, queries, neighbour_index).items():
+            flags[row] = (flags[row] + "; " if row in flags else "") + f"neighbours carry: {neighbour_label}"
     points = _explorer(section, data, ok_rows, vectors, labels, rng, flags)
     section.metrics["embedding.tsne_points"] = points
     section.summary = (f"{n:,} images embedded; {len(outlier_rows):,} outliers"
                        + (f"; t-SNE map of {points:,} images." if points else "."))
     return section
+
+
+def _label_disagreements(data: AuditInput, ok_rows: np.ndarray, labels: np.ndarray, queries: np.ndarray,
+                         neighbour_index: np.ndarray) -> dict[int, str]:
+    """Row -> the label most of its neighbours carry, for the images the labels analyser's kNN check flags (the
+    same space, queries and neighbours; its settings), so the map rings them too."""
+    from . import labels as labels_analyser  # labels imports this module: import at call time
+
+    settings = resolve(labels_analyser.ANALYSER.settings, data.config.analysers.get(labels_analyser.NAME, {}),
+                       labels_analyser.NAME)
+    flagged, top_label, _ = labels_analyser.label_disagreement(labels[queries], labels[neighbour_index],
+                                                               settings.knn_other_share, settings.knn_own_share)
+    hits = np.flatnonzero(flagged)
+    return {int(ok_rows[queries[i]]): str(top_label[i]) for i in hits}
 
 
 def _quartile_skewness(values: np.ndarray) -> float:
@@ -270,8 +296,9 @@ def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, vectors: 
                                                         "raise --tsne-max to show more)" if size < n else "")
                  + f"; t-SNE of the PCA vectors, perplexity {perplexity:.0f}. Nearby points look alike"
                  + (" in your vectors." if data.table.outputs.embeddings is not None else " at 16x16.")
-                 + (f" Ringed: the {flagged:,} sampled images flagged above as outliers; they stay with their class "
-                    "when it is isolated in the legend." if flagged else "")),
+                 + (f" Ringed: the {flagged:,} sampled images flagged as outliers (above) or whose nearest "
+                    "neighbours mostly carry another label (label quality section; hover names that label); they "
+                    "stay with their class when it is isolated in the legend." if flagged else "")),
     ))
     return size
 

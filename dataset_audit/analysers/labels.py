@@ -25,7 +25,7 @@ from collections import Counter
 import numpy as np
 
 from ..confident_learning import ConfidentLearning, find_label_issues, ranked_disagreements
-from ..label_model import embedding_features, out_of_fold_probabilities, thumbnail_features
+from ..label_model import embedding_features, out_of_fold_probabilities, thumbnail_features_of
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, resolve
 from ..text import count as plural_count
@@ -96,7 +96,7 @@ def _predictions(section: Section, data: AuditInput, labels: np.ndarray, usable:
         vectors = embedding_features(data.table.outputs.embeddings[rows], config.seed)
         space = f"your vectors ({data.table.outputs.embedding_source}, {vectors.shape[1]} dimensions)"
     else:
-        vectors = thumbnail_features(data.features.thumbs[rows])
+        vectors = thumbnail_features_of(data.features.thumbs, rows)
         space = "16x16 thumbnails: grey pixels, gradient-orientation histograms (HOG-like), 4x4 colour layout"
     probabilities = out_of_fold_probabilities(vectors, given, folds, config.seed)
     section.timings["model"] = time.perf_counter() - started

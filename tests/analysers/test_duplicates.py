@@ -254,3 +254,32 @@ def test_flipped_recropped_and_grayscale_copies_are_found_and_named(tmp_path: Pa
     data.config.analysers = {"duplicates": {"flipped": False, "recoloured": False}}
     (plain,) = [f for f in run_analyser(duplicates.ANALYSER, data).findings if f.kind == "near_duplicate"]
     assert sorted(plain.rows) == sorted([rows["original"], rows["recropped"]])
+
+
+def test_embeddings_replace_thumbnails_for_near_duplicates_but_not_for_exact_copies(tmp_path: Path,
+                                                                                    folder: Path) -> None:
+    """With --embeddings, near duplicates are the planted near-identical vectors (of different pictures), a
+    shifted copy whose vectors differ is not one, and an exact copy still comes from the hashes."""
+    from dataset_audit.model_outputs import ModelOutputs
+
+    entries = distinct_images(folder)
+    scene(7).save(folder / "o.png")
+    shifted(scene(7), 1, 0).save(folder / "v.png")
+    shutil.copy(folder / "distinct_003.png", folder / "copy.png")
+    entries += [("o.png", "a", "train"), ("v.png", "a", "train"), ("copy.png", "class0", "train")]
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(0, 1, (len(entries), 64)).astype(np.float32)
+    vectors[20] = vectors[4] * 2.0 + rng.normal(0, 0.01, 64).astype(np.float32)  # two different pictures
+    data = build(tmp_path, entries)
+    data.table.outputs = ModelOutputs(embeddings=vectors, embedding_source="--embeddings clip.npy")
+    section = run_analyser(duplicates.ANALYSER, data)
+    near = [f for f in section.findings if f.kind == "near_duplicate"]
+    assert [sorted(f.rows) for f in near] == [[4, 20]]
+    assert near[0].detail["pairs"][0]["by"] == "embedding" and near[0].detail["pairs"][0]["score"] < 0.03
+    assert findings(section, "exact_duplicate") == [[3, len(entries) - 1]]
+    assert any("your vectors (--embeddings clip.npy), cosine similarity >= 0.97" in n for n in section.notes)
+
+    data = build(tmp_path, entries, {"use_embeddings": False})
+    data.table.outputs = ModelOutputs(embeddings=vectors, embedding_source="--embeddings clip.npy")
+    section = run_analyser(duplicates.ANALYSER, data)
+    assert findings(section, "near_duplicate") == [[len(entries) - 3, len(entries) - 2]]

@@ -119,6 +119,19 @@ def test_explorer_rings_the_flagged_images_and_times_tsne():
     assert section.timings["tsne"] > 0
 
 
+def test_explorer_rings_the_images_the_knn_label_check_flags():
+    """The blue image labelled red: its neighbours carry blue, in the map's hover text as in the label section."""
+    from dataset_audit.analysers import labels
+
+    data, rows = planted_input(tsne_max=1000)
+    explorer = run_analyser(embedding.ANALYSER, data).explorers[0]
+    flags = dict(zip(explorer.rows, explorer.flags, strict=True))
+    assert "neighbours carry: blue" in flags[rows["mislabelled"]]
+    assert "neighbours carry: blue" in explorer.hover[explorer.rows.index(rows["mislabelled"])]
+    disagreement = next(f for f in run_analyser(labels.ANALYSER, data).findings if f.kind == "label_disagreement")
+    assert {row for row, flag in flags.items() if "neighbours carry" in flag} == set(disagreement.rows)
+
+
 def test_user_embeddings_replace_the_thumbnails_for_outliers_and_the_map():
     """Thumbnails all alike; the user's vectors hold one far-away row: it is the outlier, and the notes say so."""
     rng = np.random.default_rng(3)
