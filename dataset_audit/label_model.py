@@ -18,6 +18,7 @@ With the user's own embeddings, the same model runs on those vectors (reduced by
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -93,8 +94,19 @@ def embedding_features(vectors: np.ndarray, seed: int) -> np.ndarray:
     return pca.transform(vectors).astype(np.float32)
 
 
-def out_of_fold_probabilities(features: np.ndarray, classes: np.ndarray, folds: int, seed: int) -> np.ndarray:
+FeatureSource = Callable[[np.ndarray], np.ndarray]  # positions (into classes) -> their feature rows
+FIT_MAX = 100_000  # rows a fold's model is fitted on when the features are computed on demand (large datasets)
+PREDICT_BLOCK = 20_000  # held-out rows scored at once on that path
+
+
+def out_of_fold_probabilities(features: np.ndarray | FeatureSource, classes: np.ndarray, folds: int,
+                              seed: int) -> np.ndarray:
     """(n, m) probabilities, each row from a model fitted without it (stratified folds, seeded), temperature-scaled.
+
+    features: the (n, d) matrix, or a function giving the rows of it that are asked for. With a function (the
+    caller's choice above ~125,000 images, where the whole matrix would cost 2.8 KB per image) each fold's model is
+    fitted on a seeded sample of at most FIT_MAX of its rows and the held-out rows are scored PREDICT_BLOCK at a
+    time, so memory stays bounded; with a matrix every row is used, as before.
 
     classes: (n,) class indices 0..m-1; every class needs at least `folds` members (the caller makes sure).
     LDA's own probabilities are far too sure (most rows 0 or 1 to float precision), which leaves the margins that
@@ -103,15 +115,23 @@ def out_of_fold_probabilities(features: np.ndarray, classes: np.ndarray, folds: 
     m = int(classes.max()) + 1
     scores = np.full((len(classes), m), -np.inf)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for fit_rows, held_out in splitter.split(features, classes):
+    rows_of: FeatureSource = features if callable(features) else features.__getitem__
+    lazy = callable(features)
+    rng = np.random.default_rng(seed)
+    for fit_rows, held_out in splitter.split(np.zeros(len(classes)), classes):
+        if lazy and len(fit_rows) > FIT_MAX:
+            fit_rows = np.sort(rng.choice(fit_rows, size=FIT_MAX, replace=False))
         model = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # collinear features (constant pixels) are expected here
-            model.fit(features[fit_rows], classes[fit_rows])
-            decision = model.decision_function(features[held_out])
-        if decision.ndim == 1:  # two classes: predict_proba is softmax([0, s])
-            decision = np.column_stack([np.zeros_like(decision), decision])
-        scores[np.ix_(held_out, model.classes_)] = decision
+            model.fit(rows_of(fit_rows), classes[fit_rows])
+            step = PREDICT_BLOCK if lazy else max(len(held_out), 1)
+            for lo in range(0, len(held_out), step):
+                block = held_out[lo:lo + step]
+                decision = model.decision_function(rows_of(block))
+                if decision.ndim == 1:  # two classes: predict_proba is softmax([0, s])
+                    decision = np.column_stack([np.zeros_like(decision), decision])
+                scores[np.ix_(block, model.classes_)] = decision
     return softmax(scores / fitted_temperature(scores, classes))
 
 

@@ -25,7 +25,7 @@ from collections import Counter
 import numpy as np
 
 from ..confident_learning import ConfidentLearning, find_label_issues, ranked_disagreements
-from ..label_model import embedding_features, out_of_fold_probabilities, thumbnail_features_of
+from ..label_model import FIT_MAX, embedding_features, out_of_fold_probabilities, thumbnail_features_of
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, resolve
 from ..text import count as plural_count
@@ -35,6 +35,7 @@ NAME = "labels"
 MIN_ROWS = 8
 HEATMAP_CLASSES = 40  # the confusion matrix shows at most this many classes (the largest)
 PAIR_ROWS = 20
+IN_MEMORY_MAX = 125_000  # above this many labelled images the model's features are computed on demand (2.8 KB each)
 
 
 def run(data: AuditInput) -> Section:
@@ -95,6 +96,11 @@ def _predictions(section: Section, data: AuditInput, labels: np.ndarray, usable:
     if data.table.outputs.embeddings is not None:
         vectors = embedding_features(data.table.outputs.embeddings[rows], config.seed)
         space = f"your vectors ({data.table.outputs.embedding_source}, {vectors.shape[1]} dimensions)"
+    elif len(rows) > IN_MEMORY_MAX:  # features on demand, each fold fitted on a sample (label_model.FIT_MAX)
+        thumbs = data.features.thumbs
+        vectors = lambda positions: thumbnail_features_of(thumbs, rows[positions])  # noqa: E731
+        space = (f"16x16 thumbnails (each fold's model fitted on a seeded sample of {FIT_MAX:,} images): grey "
+                 "pixels, gradient-orientation histograms (HOG-like), 4x4 colour layout")
     else:
         vectors = thumbnail_features_of(data.features.thumbs, rows)
         space = "16x16 thumbnails: grey pixels, gradient-orientation histograms (HOG-like), 4x4 colour layout"
