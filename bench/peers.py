@@ -21,7 +21,8 @@ under the same `nice`. Before each size every file is read once so nobody pays t
 within each repeat. Cold = a fresh process (for us, a new cache folder); warm = a second run in the same conditions
 (for us, the same cache folder). Neither peer keeps a cache between runs, so their warm figure is their cold one.
 
-Run alone (`python bench/peers.py`) it prints the table and writes bench/PEERS.md; `make bench` calls
+Run alone (`python bench/peers.py`) it prints the table and writes bench/PEERS.md (rows of sizes not measured this
+time are kept from the file, so 10k and 60k can be measured in separate runs); `make bench` calls
 peer_figures() and puts the same table into bench/RESULTS.md (PEERS=0 skips it).
 Environment: PEERS=0 skips; PEER_SIZES=10000,60000 picks sizes; PEER_RUNS_10K (default 3) and PEER_RUNS_60K
 (default 1) set the repeats whose median is reported.
@@ -237,17 +238,30 @@ def peers_wanted() -> tuple[int, ...]:
     return tuple(int(s) for s in os.environ.get("PEER_SIZES", ",".join(map(str, SIZES))).split(",") if s)
 
 
+def _previous_rows() -> list[dict]:
+    """The rows of the last PEERS.md (its JSON block), so measuring one size keeps the other's figures."""
+    if not PEERS_TABLE.exists():
+        return []
+    text = PEERS_TABLE.read_text()
+    start = text.find("```json\n")
+    return json.loads(text[start + 8:text.rindex("```")]) if start >= 0 else []
+
+
 def main() -> None:
     sizes = peers_wanted()
     if not sizes:
         print("PEERS=0: peers skipped")
         return
     rows = peer_figures(sizes)
+    rows = [row for row in _previous_rows() if row["images"] not in sizes] + rows
+    rows.sort(key=lambda row: row["images"])
     table = peers_markdown(rows)
     print("\n" + table)
     when = time.strftime("%Y-%m-%d", time.gmtime())
-    PEERS_TABLE.write_text(f"Measured by `python bench/peers.py` (also part of `make bench`) on {when}, "
-                           f"{os.cpu_count()} cores, every process under `nice -n 10` on a shared machine.\n\n"
+    PEERS_TABLE.write_text(f"Measured by `python bench/peers.py` (also part of `make bench`), last on {when}, "
+                           f"{os.cpu_count()} cores, every process under `nice -n 10` on a shared machine (other "
+                           "agents' work ran at the same time: compare the ratios within one size, measured "
+                           "interleaved, not the seconds across machines).\n\n"
                            + table + "\n```json\n" + json.dumps(rows, indent=1) + "\n```\n")
     print(f"Written to {PEERS_TABLE.relative_to(ROOT)}")
 
