@@ -17,7 +17,8 @@ user would not know, so it gets a flat folder of hard links to the same files (s
 cache), built once under bench/.data/peers-links.
 
 Each run is its own process measured like run_bench.run_measured (wall seconds, peak RSS of the process tree), all
-under the same `nice`. Before each size every file is read once so nobody pays the disk. Ours and theirs alternate
+under the same `nice`, plus its CPU seconds (user + system of the whole tree): on a busy shared machine the wall
+clock counts other people's work too, so the CPU ratio is the steadier comparison. Before each size every file is read once so nobody pays the disk. Ours and theirs alternate
 within each repeat. Cold = a fresh process (for us, a new cache folder); warm = a second run in the same conditions
 (for us, the same cache folder). Neither peer keeps a cache between runs, so their warm figure is their cold one.
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -130,9 +132,19 @@ def read_all(files: list[Path]) -> None:
         path.read_bytes()
 
 
+def _measured(command: list[str]) -> dict:
+    """run_measured's figures plus the CPU seconds (user + system) of the process and every descendant it waited
+    for: on a shared machine the wall clock also counts other people's work, CPU time much less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = run_measured(command)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures["cpu_s"] = round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 1)
+    return figures
+
+
 def _our_run(folder: Path, out: Path, cache: Path) -> dict:
     command = NICE + [str(AUDIT), "run", str(folder), "--out", str(out), "--quiet", "--force", "--cache-dir", str(cache)]
-    figures = run_measured(command)
+    figures = _measured(command)
     metrics = json.loads((out / "findings.json").read_text())["metrics"]
     figures["found"] = {"near_count": metrics.get("duplicates.near_count"),
                         "exact_count": metrics.get("duplicates.exact_count")}
@@ -140,7 +152,7 @@ def _our_run(folder: Path, out: Path, cache: Path) -> dict:
 
 
 def _peer_run(python: Path, tool: str, folder: Path, out: Path) -> dict:
-    figures = run_measured(NICE + [str(python), "-c", PEER_SCRIPT, tool, str(folder), str(out)])
+    figures = _measured(NICE + [str(python), "-c", PEER_SCRIPT, tool, str(folder), str(out)])
     figures["found"] = json.loads(out.read_text())
     return figures
 
@@ -148,6 +160,7 @@ def _peer_run(python: Path, tool: str, folder: Path, out: Path) -> dict:
 def _median(runs: list[dict]) -> dict:
     """The median wall and peak over repeats; what was found is the same every run, the first is kept."""
     return {"wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
+            "cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 1),
             "peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in runs), 1),
             "runs": len(runs), "walls_s": [r["wall_s"] for r in runs], "found": runs[0]["found"]}
 
@@ -200,6 +213,8 @@ def _size_rows(size: int, medians: dict[str, dict]) -> list[dict]:
         rows.append({"tool": tool, "images": size, "state": state, "wall_s": figures["wall_s"],
                      "images_per_s": round(size / figures["wall_s"], 1), "peak_rss_mb": figures["peak_rss_mb"],
                      "ours_over_theirs": None if tool == "ours" else round(ours["wall_s"] / figures["wall_s"], 2),
+                     "cpu_s": figures["cpu_s"],
+                     "ours_over_theirs_cpu": None if tool == "ours" else round(ours["cpu_s"] / figures["cpu_s"], 2),
                      "runs": figures["runs"], "walls_s": figures["walls_s"], "found": figures["found"],
                      "no_cache": tool != "ours" and state == "warm"})
     return rows
@@ -207,14 +222,16 @@ def _size_rows(size: int, medians: dict[str, dict]) -> list[dict]:
 
 def peers_markdown(rows: list[dict]) -> str:
     """The side-by-side table (and the duplicate counts each tool reported) as Markdown."""
-    lines = ["| tool | images | run | seconds | images/s | peak MB | ours/theirs (s) |",
-             "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| tool | images | run | seconds | images/s | peak MB | ours/theirs (s) | CPU s | ours/theirs (CPU) |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
         state = row["state"] + (" (= cold: no cache)" if row["no_cache"] else "")
         ratio = "" if row["ours_over_theirs"] is None else f"{row['ours_over_theirs']:.2f}"
+        cpu_ratio = "" if row.get("ours_over_theirs_cpu") is None else f"{row['ours_over_theirs_cpu']:.2f}"
         runs = f" (median of {row['runs']})" if row["runs"] > 1 and not row["no_cache"] else ""
         lines.append(f"| {row['tool']} | {row['images']:,} | {state} | {row['wall_s']}{runs} | "
-                     f"{row['images_per_s']:,.0f} | {row['peak_rss_mb']:,.0f} | {ratio} |")
+                     f"{row['images_per_s']:,.0f} | {row['peak_rss_mb']:,.0f} | {ratio} | {row.get('cpu_s', '')} | "
+                     f"{cpu_ratio} |")
     lines += ["", "Near duplicates each tool reported (rows beyond the first of each group; not judged here):", ""]
     for row in rows:
         if row["state"] != "cold":
