@@ -20,7 +20,8 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
-# Real-data benchmarks (CIFAR-10 from ../shared/datasets, extracted under bench/.data) and the 1M-hash search.
+# Real-data benchmarks (CIFAR-10 from ../shared/datasets, extracted under bench/.data), the 1M-hash search, and
+# cleanvision and imagededup side by side (bench/peers.py, in their own venv under bench/.data; PEERS=0 skips them).
 bench: install
 	$(BIN)/python bench/run_bench.py
 

@@ -232,7 +232,8 @@ def peers_markdown(rows: list[dict]) -> str:
         lines.append(f"| {row['tool']} | {row['images']:,} | {state} | {row['wall_s']}{runs} | "
                      f"{row['images_per_s']:,.0f} | {row['peak_rss_mb']:,.0f} | {ratio} | {row.get('cpu_s', '')} | "
                      f"{cpu_ratio} |")
-    lines += ["", "Near duplicates each tool reported (rows beyond the first of each group; not judged here):", ""]
+    lines += ["", "What each tool reported (ours and imagededup: near-duplicate rows beyond the first of each group; "
+              "not judged here):", ""]
     for row in rows:
         if row["state"] != "cold":
             continue
@@ -243,7 +244,7 @@ def peers_markdown(rows: list[dict]) -> str:
             text = (f"{found['near_count']:,} in {found['groups']:,} groups (PHash, Hamming <= 10; "
                     f"{found['files_with_a_duplicate']:,} files list a duplicate)")
         else:
-            text = ", ".join(f"{k} {v:,}" for k, v in found["issues"].items())
+            text = "images flagged per issue type: " + ", ".join(f"{k} {v:,}" for k, v in found["issues"].items())
         lines.append(f"- {row['tool']}, {row['images']:,} images: {text}")
     return "\n".join(lines) + "\n"
 
