@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,dask,remote]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,dask,remote,tsne]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,7 +20,8 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
-# Real-data benchmarks (CIFAR-10 from ../shared/datasets, extracted under bench/.data) and the 1M-hash search.
+# Real-data benchmarks (CIFAR-10 from ../shared/datasets, extracted under bench/.data), the 1M-hash search, and
+# cleanvision and imagededup side by side (bench/peers.py, in their own venv under bench/.data; PEERS=0 skips them).
 bench: install
 	$(BIN)/python bench/run_bench.py
 

@@ -1,6 +1,7 @@
 """`make bench`: real-data figures. Prints wall time, images/s and peak memory of whole `audit run` processes on
 CIFAR-10 (the 10,000 test JPEGs, then all 60,000) and the MNIST test set, per-stage seconds from findings.json, and
-the duplicate search (1,000,000 synthetic hashes; CIFAR-10 and MNIST against plain pHash). The table goes to the
+the duplicate search (1,000,000 synthetic hashes; CIFAR-10 and MNIST against plain pHash), and the peers side by
+side (bench/peers.py: cleanvision and imagededup on the same CIFAR-10 files; PEERS=0 skips them). The table goes to the
 committed bench/RESULTS.md (README.md quotes it: `make readme` copies it in), the raw figures to
 bench/results/latest.json.
 
@@ -150,11 +151,20 @@ def main() -> None:
           flush=True)
     bench_labels.run(report)
 
+    import peers
+
+    peer_sizes = peers.peers_wanted()
+    if peer_sizes:
+        print("Peers side by side (bench/peers.py; PEERS=0 skips) ...", flush=True)
+        report["peers"] = peers.peer_figures(peer_sizes)
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
     rows = _summary_rows(report)
     print("\n== dataset-audit benchmark (CIFAR-10 and MNIST, this machine) ==")
     print("\n".join(f"{label:<36}: {text}" for label, text in rows))
+    if "peers" in report:
+        print("\n== ours and the peers on the same CIFAR-10 files ==\n" + peers.peers_markdown(report["peers"]))
     RESULTS_TABLE.write_text(results_markdown(rows, report))
     print(f"\nTable written to {RESULTS_TABLE.relative_to(ROOT)} (commit it; `make readme` copies it into README.md)")
 
@@ -164,6 +174,13 @@ def results_markdown(rows: list[tuple[str, str]], report: dict) -> str:
     lines = [f"Measured by `make bench` on {when}, {report['machine']['cores']} cores "
              f"(a shared machine: other work may have run at the same time, so compare ratios from one run, not runs).", "", "| what | figure |", "| --- | --- |"]
     lines += [f"| {label} | {text.replace('|', '/')} |" for label, text in rows]
+    if "peers" in report:
+        import peers
+
+        lines += ["", "Ours and the peers on the same CIFAR-10 files (bench/peers.py: cleanvision "
+                  "`Imagelab(data_path).find_issues()` and imagededup `PHash().find_duplicates(image_dir)` at their "
+                  "defaults, in their own venv; every process under `nice -n 10`; ours and theirs interleaved; "
+                  "peak MB is the whole process tree):", "", peers.peers_markdown(report["peers"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

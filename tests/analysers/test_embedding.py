@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,24 @@ def test_a_compact_class_with_a_skewed_spread_flags_only_the_real_outlier(monkey
     raw = [row for f in run_analyser(embedding.ANALYSER, data).findings
            if f.kind == "outlier" and f.detail["scope"] == "class" for row in f.rows]
     assert outlier in raw and len(raw) >= 3 * len(class_outliers), raw
+
+
+def test_tsne_map_keeps_apart_three_clusters_with_either_implementation(monkeypatch):
+    """openTSNE (the tsne extra, installed by `make install`) and the scikit-learn fallback give the same shape of
+    map, and both keep three well-separated clusters apart."""
+    pytest.importorskip("openTSNE", reason="the tsne extra is not installed (make install installs it)")
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 10, size=(3, 32))
+    labels = np.repeat(np.arange(3), 40)
+    points = centres[labels] + rng.normal(0, 1, size=(len(labels), 32))
+    maps = {}
+    for blocked in (False, True):
+        if blocked:
+            monkeypatch.setitem(sys.modules, "openTSNE", None)  # the import fails: scikit-learn takes over
+        coordinates, implementation = embedding.tsne_map(points, 10.0, 300, 0, 1)
+        maps[implementation] = coordinates
+    assert set(maps) == {"openTSNE", "scikit-learn"}
+    for coordinates in maps.values():
+        assert coordinates.shape == (len(points), 2) and np.isfinite(coordinates).all()
+        nearest = np.argsort(np.linalg.norm(coordinates[:, None] - coordinates[None], axis=2), axis=1)[:, 1:6]
+        assert (labels[nearest] == labels[:, None]).mean() > 0.95
