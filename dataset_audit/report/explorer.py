@@ -96,13 +96,13 @@ def explorer_document(result: AuditResult, rows: ExplorerRows, findings: list[tu
         for name, scores in section.row_scores.items():
             values = np.array([scores.get(p, np.nan) for p in positions], dtype=np.float64)
             columns.append(_number_column(name, values, "score") | {"analyser": section.name})
+    splits = table.column_values(table.split_col)  # once: per finding it cost O(findings x rows)
     return {
         "count": len(positions),
         "total": len(table),
         "note": rows.note,
         "columns": columns,
-        "findings": [_finding_entry(i, section, finding, rows, table.column_values(table.split_col))
-                     for i, (section, finding) in enumerate(findings)],
+        "findings": [_finding_entry(i, section, finding, rows, splits) for i, (section, finding) in enumerate(findings)],
     }
 
 

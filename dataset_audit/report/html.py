@@ -167,7 +167,7 @@ def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int
     if images and result.features is not None:
         wanted = {item["position"]: MONTAGE_SIDE for view in sections for m in view["montages"] for item in m["items"]}
         if wanted:
-            thumbs = make_thumbnails(wanted, table.resolved_paths(), jobs=jobs)
+            thumbs = make_thumbnails(wanted, resolved, jobs=jobs)
         larger = (result.features.frame[["width", "height"]].max(axis=1) > TILE_SIDE).to_numpy()
         big = {explorer_rows.index_of[p]: uri for p, uri in thumbs.items() if uri and larger[p]}
     document = explorer_document(result, explorer_rows, findings)
