@@ -26,13 +26,14 @@ from synth1m import synth_csv  # noqa: E402
 TABLE = ROOT / "bench" / "SCALE.md"
 DEFAULT_SIZES = (10_000, 60_000, 1_000_000)
 MEMORY_BUDGET_MB = 4096
+MEMORY_MEASURE = "pss"  # run_bench.run_measured sums proportional set sizes (shared pages counted once)
 
 
 def audit_size(csv: Path, work: Path, size: int) -> dict:
     out, cache = work / f"r{size}", work / f"c{size}"
     command = [str(AUDIT), "run", str(csv), "--label-col", "label", "--split-col", "split", "--out", str(out),
                "--cache-dir", str(cache), "--quiet", "--force"]
-    figures = run_measured(command)
+    figures = run_measured(command) | {"memory": MEMORY_MEASURE}
     document = json.loads((out / "findings.json").read_text())
     timings = document["timings"]
     stages = {k.removeprefix("analyse."): v for k, v in timings.items() if k.startswith("analyse.") and v >= 0.05}
@@ -57,7 +58,7 @@ def scale_table(runs: dict[int, dict]) -> str:
     head = "| what | " + " | ".join(f"{s:,} images" for s in sizes) + " |"
     lines = [f"Measured by `make bench-1m` on {when}, {os.cpu_count()} cores, cold cache, one `audit run` process per "
              "size (a shared machine: other work may have run at the same time). Synthetic JPEGs from CIFAR-10 "
-             "(bench/synth1m.py); peak memory is the process and its workers together.", "", head,
+             "(bench/synth1m.py); peak memory is the process and its workers together (proportional set sizes).", "", head,
              "| --- |" + " --- |" * len(sizes)]
 
     def row(label: str, value) -> None:
@@ -87,7 +88,11 @@ def main() -> None:
             runs[size] = audit_size(csvs[size], Path(tmp), size)
             print(f"  {runs[size]}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scale.json").write_text(json.dumps({str(k): v for k, v in runs.items()}, indent=1) + "\n")
+    saved = RESULTS / "scale.json"
+    if saved.exists():  # sizes not measured this time keep their last figures (SIZES=... measures a few again)
+        earlier = {int(k): v for k, v in json.loads(saved.read_text()).items()}
+        runs = {**{k: v for k, v in earlier.items() if v.get("memory") == MEMORY_MEASURE}, **runs}
+    saved.write_text(json.dumps({str(k): v for k, v in sorted(runs.items())}, indent=1) + "\n")
     table = scale_table(runs)
     print("\n" + table)
     if max(runs) >= 1_000_000:

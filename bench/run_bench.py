@@ -5,7 +5,8 @@ side (bench/peers.py: cleanvision and imagededup on the same CIFAR-10 files; PEE
 committed bench/RESULTS.md (README.md quotes it: `make readme` copies it in), the raw figures to
 bench/results/latest.json.
 
-Peak memory is the largest sum of resident memory over the audit process and its workers, sampled every 50 ms.
+Peak memory is the largest sum of proportional set sizes (PSS) over the audit process and its workers, sampled
+every 50 ms: forked workers share the parent's pages, which resident sizes would count once per worker.
 """
 
 from __future__ import annotations
@@ -36,17 +37,32 @@ BENCH_METRICS = ("duplicates.near_count", "duplicates.conflicting_label_groups",
                  "embedding.outlier_count")
 
 
+def _memory_of(pid: int) -> int:
+    """Proportional set size of one process: its private pages plus its share of pages it shares with others.
+    Summed over a process and its forked workers this counts every page once, where resident sizes would count
+    the parent's pages again in every worker (they are shared copy-on-write after fork). VmRSS where the kernel
+    gives no smaps_rollup."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _tree_rss(pid: int) -> int:
-    """Resident bytes of pid and all its descendants."""
+    """Memory of pid and all its descendants (proportional set sizes, see _memory_of)."""
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
         try:
-            with open(f"/proc/{current}/status") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-                        break
+            total += _memory_of(current)
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as handle:
                     stack.extend(int(c) for c in handle.read().split())
