@@ -53,7 +53,7 @@ def raw_limit(files: list[Path], jobs: int | None = None, repeats: int = 3) -> d
 def plus_one_percent_csv(cifar_root: Path, folder: Path, share: float = 0.01) -> Path:
     """folder/plus1pct.csv: every CIFAR-10 JPEG (absolute path, label, split) plus `share` new mirror images."""
     files = sorted(cifar_root.rglob("*.jpg"))
-    rows = [[str(f.absolute()), f.parent.name, f.parent.parent.name] for f in files]  # as the folder run keys them
+    rows = [[str(f.resolve()), f.parent.name, f.parent.parent.name] for f in files]  # as the folder run keys them
     new = folder / "new-images"
     new.mkdir(parents=True, exist_ok=True)
     tests = [f for f in files if f.parent.parent.name == "test"]
@@ -62,7 +62,7 @@ def plus_one_percent_csv(cifar_root: Path, folder: Path, share: float = 0.01) ->
         target = new / f"mirror_{i:05d}.jpg"
         with Image.open(source) as image:
             image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(target, quality=90)
-        rows.append([str(target.absolute()), source.parent.name, "train"])
+        rows.append([str(target.resolve()), source.parent.name, "train"])
     out = folder / "plus1pct.csv"
     with open(out, "w", newline="") as handle:
         writer = csv.writer(handle)
