@@ -11,8 +11,8 @@ small set of tags (the report dataclasses of model.py by name, numpy arrays as d
 with non-string keys) and decoding refuses anything else. A row that does not decode is a miss. The cache never
 stops a run: a file that cannot be opened or written means running without it, with a note.
 
-Growth: hashing the inputs reads the table, the features frame and the thumbnails once (linear, ~0.1 s per 10,000
-images here); each stored section is as large as the section (the t-SNE map's points dominate, a few hundred KB).
+Growth: hashing the inputs reads the table, the features frame and the thumbnails once (linear in the images);
+each stored section is as large as the section (the t-SNE map's points dominate).
 """
 
 from __future__ import annotations

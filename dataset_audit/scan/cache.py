@@ -15,7 +15,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .decode import FEATURE_VERSION, RECORD_COLUMNS, THUMB_SIZE
@@ -140,24 +140,27 @@ class ScanCache:
         else:
             self._give_up(f"cannot use {self.path} ({exc})")
 
+    def _select(self, columns: str, paths: list[str]) -> Iterator[tuple]:
+        """Rows of `columns` for these paths, BATCH at a time (SQLite's limit on host parameters); raises
+        sqlite3.DatabaseError for the caller to recover from."""
+        for start in range(0, len(paths), BATCH):
+            if self._db is None:
+                return
+            batch = paths[start:start + BATCH]
+            marks = ",".join("?" * len(batch))
+            yield from self._db.execute(f"SELECT {columns} FROM records WHERE path IN ({marks})", batch)
+
     def lookup(self, keys: dict[str, tuple[int, int]]) -> dict[str, tuple[tuple, bytes]]:
         """Cached (values, thumb) for every path whose size and mtime still match and whose row checks out."""
         found: dict[str, tuple[tuple, bytes]] = {}
-        paths = list(keys)
         try:
-            for start in range(0, len(paths), BATCH):
-                if self._db is None:
-                    break
-                batch = paths[start:start + BATCH]
-                marks = ",".join("?" * len(batch))
-                cursor = self._db.execute(
-                    f"SELECT path, size, mtime_ns, version, record, thumb FROM records WHERE path IN ({marks})", batch)
-                for path, size, mtime_ns, version, record, thumb in cursor:
-                    if version != FEATURE_VERSION or (size, mtime_ns) != keys.get(path):
-                        continue
-                    values = decode_record(record)
-                    if values is not None and isinstance(thumb, bytes) and len(thumb) in (0, THUMB_BYTES):
-                        found[path] = (values, thumb)
+            for path, size, mtime_ns, version, record, thumb in self._select(
+                    "path, size, mtime_ns, version, record, thumb", list(keys)):
+                if version != FEATURE_VERSION or (size, mtime_ns) != keys.get(path):
+                    continue
+                values = decode_record(record)
+                if values is not None and isinstance(thumb, bytes) and len(thumb) in (0, THUMB_BYTES):
+                    found[path] = (values, thumb)
         except sqlite3.DatabaseError as exc:
             self._recover(exc)
             return {}  # rows read from a corrupt file are not trusted either
@@ -184,20 +187,12 @@ class ScanCache:
     def tiles(self, paths: list[str]) -> dict[str, bytes]:
         """Stored display tiles of these paths (current feature version only); absent or unreadable ones are left
         out, and the caller decodes those images instead."""
-        found: dict[str, bytes] = {}
         try:
-            for start in range(0, len(paths), BATCH):
-                if self._db is None:
-                    break
-                batch = paths[start:start + BATCH]
-                marks = ",".join("?" * len(batch))
-                cursor = self._db.execute(f"SELECT path, tile FROM records WHERE version = ? AND path IN ({marks})",
-                                          [FEATURE_VERSION, *batch])
-                found.update((path, tile) for path, tile in cursor if isinstance(tile, bytes) and tile)
+            return {path: tile for path, version, tile in self._select("path, version, tile", paths)
+                    if version == FEATURE_VERSION and isinstance(tile, bytes) and tile}
         except sqlite3.DatabaseError as exc:
             self._recover(exc)
             return {}
-        return found
 
     def close(self) -> None:
         if self._db is not None:
