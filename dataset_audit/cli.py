@@ -210,8 +210,9 @@ def run_command(
                                                       "<= == !=). Exit 1 when one holds. See `audit metrics`.")] = None,
     config_file: Annotated[Path | None, typer.Option("--config", help="TOML config file (default: ./audit.toml, or "
                                                      "[tool.dataset-audit] in ./pyproject.toml).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the scan (0 = one per "
-                                      "core).")] = Config.jobs,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the scan, and lanes for "
+                                      "the slowest analysers, which then run side by side (0 = one per core; "
+                                      "1 = everything in order in this process).")] = Config.jobs,
     dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help="Scan on the Dask cluster whose "
                                              "scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of local "
                                              "processes; its workers must read the same paths. Needs "

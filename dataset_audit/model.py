@@ -178,6 +178,9 @@ class Analyser:
     needs: what must be there for the analyser to run (keys of NEEDS); the pipeline skips it with one uniform
     reason otherwise. settings: its `[tool.dataset-audit.<name>]` keys, typed, with defaults and meanings.
     uses_profiles: it reads AuditInput.profiles (the pipeline computes them once for all such analysers).
+    cost: how long it runs relative to the others (1: a pass over columns or features; the slowest analysers say
+    more). Analysers with a cost above 1 run side by side in lanes (lanes.py), the costliest first so the lanes end
+    together; the others run in the calling process.
     """
 
     name: str
@@ -187,6 +190,7 @@ class Analyser:
     needs: tuple[str, ...] = ("images", "decoded")
     settings: tuple[Setting, ...] = ()
     uses_profiles: bool = False
+    cost: int = 1
 
     def __post_init__(self) -> None:
         unknown = [n for n in self.needs if n not in NEEDS]

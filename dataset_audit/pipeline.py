@@ -17,10 +17,11 @@ from .dataset import Table
 from .errors import AuditUsageError
 from .finding_ids import assign_ids
 from .gates import Gate, GateResult, evaluate, parse_gate
+from .lanes import lane_count, run_lanes
 from .model import NEEDS, Analyser, AuditInput, Finding, Section
 from .scan import Features, scan_images
 from .scan.backend import scan_backend
-from .scan.runner import ProgressCallback
+from .scan.runner import ProgressCallback, resolve_jobs
 from .scan.safe_read import ScanLimits
 from .settings import SettingValues
 
@@ -123,28 +124,43 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
         table.notes.extend(features.stats.warnings)  # e.g. a corrupt cache rebuilt: the report says so too
         timings["scan"] = features.stats.seconds
     profiles = profile_table(table) if any(a.uses_profiles for a in analysers) else None
-    sections = []
     not_computed: dict[str, str] = {}
     from_cache: list[str] = []
     stored = _AnalysisStore(table, features, config)
     advance = progress("Analysing", len(analysers)) if progress else None
-    for analyser in analysers:
+    found: list[Section | None] = [None] * len(analysers)
+    seconds: list[float] = [0.0] * len(analysers)
+    for position, analyser in enumerate(analysers):
         t0 = time.perf_counter()
         section = stored.get(analyser, settings_by_name[analyser.name])
-        if section is None:
-            data = AuditInput(table=table, features=features, config=config,
-                              settings=settings_by_name[analyser.name], profiles=profiles)
-            section = run_analyser(analyser, data)
-            stored.put(analyser, settings_by_name[analyser.name], section)
-        else:
+        if section is not None:
             from_cache.append(analyser.name)
             section.timings = {}  # the stored run's step timings are not this run's
-        not_computed.update(_drop_uncomputable(analyser, section, table, features))
-        sections.append(section)
-        timings[f"analyse.{analyser.name}"] = time.perf_counter() - t0
-        timings.update({f"analyse.{analyser.name}.{step}": s for step, s in section.timings.items()})
+            found[position], seconds[position] = section, time.perf_counter() - t0
+            if advance:
+                advance(1)
+    # The rest run side by side (lanes.py), the costliest first; sections keep the registry's order.
+    pending = sorted((p for p, s in enumerate(found) if s is None), key=lambda p: -analysers[p].cost)
+    inputs = {p: AuditInput(table=table, features=features, config=config,
+                            settings=settings_by_name[analysers[p].name], profiles=profiles) for p in pending}
+
+    def finished(task: int, section: Section, took: float) -> None:
+        position = pending[task]
+        stored.put(analysers[position], settings_by_name[analysers[position].name], section)
+        found[position], seconds[position] = section, took
         if advance:
             advance(1)
+
+    t0 = time.perf_counter()
+    costly = sum(analysers[p].cost > 1 for p in pending)  # only these are worth a helper; the rest run here
+    run_lanes(lambda task: run_analyser(analysers[pending[task]], inputs[pending[task]]), len(pending),
+              lane_count(resolve_jobs(config.jobs), costly), finished, movable=costly)
+    timings["analyse"] = time.perf_counter() - t0
+    sections = [s for s in found if s is not None]
+    for analyser, section, took in zip(analysers, sections, seconds, strict=True):
+        not_computed.update(_drop_uncomputable(analyser, section, table, features))
+        timings[f"analyse.{analyser.name}"] = took
+        timings.update({f"analyse.{analyser.name}.{step}": s for step, s in section.timings.items()})
     stored.close()
     table.notes.extend(stored.notes)
     _attach_paths(sections, table)

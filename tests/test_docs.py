@@ -50,7 +50,7 @@ def test_run_help_keeps_brackets_defaults_and_plain_flags():
     text = " ".join(CliRunner().invoke(app, ["run", "--help"], terminal_width=200).output.split())
     assert "or [tool.dataset-audit] in ./pyproject.toml" in text  # not eaten as markup
     assert "findings.json there. [default: audit-report]" in text
-    assert "(0 = one per core). [default: 0]" in text
+    assert "1 = everything in order in this process). [default: 0]" in text
     assert "[default: 3000]" in text
     assert "<bool>" not in text
     assert "--no-cache Neither read" in text  # a flag takes no value

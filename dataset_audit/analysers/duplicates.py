@@ -402,6 +402,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Duplicates and leakage",
     run=run,
+    cost=6,  # CIFAR-10 60k timings (make bench): the slowest analysers start first
     settings=SETTINGS,
     metrics={
         "duplicates.same_file_count": "rows naming a file that an earlier row already names",

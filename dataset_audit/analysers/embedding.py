@@ -31,6 +31,7 @@ from sklearn.manifold import TSNE
 from sklearn.neighbors import NearestNeighbors
 
 from ..dataset import class_groups
+from ..lanes import thread_budget
 from ..model import Analyser, AuditInput, Explorer, Finding, Montage, MontageItem, Section
 from ..robust import robust_z
 from ..settings import Setting, resolve
@@ -134,7 +135,7 @@ def run(data: AuditInput) -> Section:
     k = min(data.settings.k, n - 1)
     knn_max = data.settings.knn_max
     z_cut = data.settings.outlier_z
-    jobs = config.jobs if config.jobs > 0 else -1
+    jobs = thread_budget(config.jobs)
     rng = np.random.default_rng(config.seed)
 
     vectors, kept_variance, space = vectors_for(data, ok_rows, dims)
@@ -300,7 +301,7 @@ def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, vectors: 
     sample = np.sort(rng.choice(n, size=size, replace=False))
     perplexity = float(min(30.0, (size - 1) / 3.0))
     iterations = data.settings.tsne_iterations
-    jobs = data.config.jobs if data.config.jobs > 0 else -1
+    jobs = thread_budget(data.config.jobs)
     started = time.perf_counter()
     coordinates, implementation = tsne_map(vectors[sample].astype(np.float64), perplexity, iterations,
                                            data.config.seed, jobs)
@@ -333,6 +334,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Embedding explorer and outliers",
     run=run,
+    cost=3,  # CIFAR-10 60k timings (make bench): the slowest analysers start first
     settings=(
         Setting("dims", 32, "PCA dimensions of the image vector", minimum=2),
         Setting("k", 10, "neighbours per image", minimum=1),

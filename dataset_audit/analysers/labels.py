@@ -26,6 +26,7 @@ import numpy as np
 
 from ..confident_learning import ConfidentLearning, find_label_issues, ranked_disagreements
 from ..label_model import FIT_MAX, embedding_features, out_of_fold_probabilities, thumbnail_features_of
+from ..lanes import thread_budget
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, resolve
 from ..text import count as plural_count
@@ -320,7 +321,7 @@ def _knn_check(section: Section, data: AuditInput, labels: np.ndarray) -> None:
     space_settings = resolve(embedding.ANALYSER.settings, config.analysers.get(embedding.NAME, {}), embedding.NAME)
     dims, knn_max = space_settings.dims, space_settings.knn_max
     k = min(space_settings.k, n - 1)
-    jobs = config.jobs if config.jobs > 0 else -1
+    jobs = thread_budget(config.jobs)
     rng = np.random.default_rng(config.seed)
     vectors, _, space = embedding.vectors_for(data, ok_rows, dims)
     queries = np.arange(n) if n <= knn_max else np.sort(rng.choice(n, size=knn_max, replace=False))
@@ -382,6 +383,7 @@ ANALYSER = Analyser(
     name=NAME,
     title="Label quality",
     run=run,
+    cost=5,  # CIFAR-10 60k timings (make bench): the slowest analysers start first
     needs=("images", "decoded", "labels"),
     settings=(
         Setting("folds", 5, "cross-validation folds of the cheap model; classes with fewer images are left out",
