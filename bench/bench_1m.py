@@ -99,7 +99,7 @@ def main() -> None:
     print("\n" + table)
     if max(runs) >= 1_000_000:
         TABLE.write_text(table)
-        print(f"Table written to {TABLE.relative_to(ROOT)} (commit it)")
+        print(f"Table written to {TABLE.relative_to(ROOT)} (commit it; `make readme` copies it into README.md)")
         peak = runs[max(runs)]["peak_rss_mb"]
         print(f"1M peak memory {peak:,.0f} MB: {'within' if peak <= MEMORY_BUDGET_MB else 'ABOVE'} the "
               f"{MEMORY_BUDGET_MB:,} MB budget")

@@ -36,8 +36,14 @@ def _bench() -> str:
 
 
 
+def _scale() -> str:
+    """bench/SCALE.md as `make bench-1m` last wrote it (committed): the growth table from 10k to 1M images."""
+    return (Path(__file__).resolve().parents[1] / "bench" / "SCALE.md").read_text(encoding="utf-8").rstrip("\n")
+
+
 # marker name -> what goes between <!-- NAME:start --> and <!-- NAME:end -->
-BLOCKS: dict[str, Callable[[], str]] = {"cli": _cli, "metrics": _metrics, "settings": _settings, "bench": _bench}
+BLOCKS: dict[str, Callable[[], str]] = {"cli": _cli, "metrics": _metrics, "settings": _settings, "bench": _bench,
+                                        "scale": _scale}
 
 
 def block_pattern(name: str) -> re.Pattern[str]:
