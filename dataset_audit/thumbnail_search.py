@@ -37,6 +37,7 @@ BLOCK = 2048  # queries compared with one cell's members at once
 PROBE_BLOCK = 4096  # queries compared with all cell centres at once: 4096 x 2,000 cells x 12 bytes at 1M images
 ROW_BLOCK = 8192  # thumbnails turned into signatures at once: 8192 x 768 float32 = 25 MB
 RERANK_BLOCK = 512  # shortlist vectors gathered at once: 512 x 24 x 768 floats = 38 MB
+QUERY_CHUNK = 131_072  # queries searched at once: their candidates are 131,072 x 6 x 16 x 8 bytes = 100 MB
 SEED = 0
 
 
@@ -231,12 +232,22 @@ def cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.nda
 
     Each query probes its own PROBE_CELLS nearest cells (query-side multi-probe: a copy just across a cell border is
     still found), keeping the SHORTLIST closest members of each probed cell, then the SHORTLIST closest of those.
-    Memory: m x PROBE_CELLS x SHORTLIST int32 + float32 candidates, plus one BLOCK x CELL_SIZE distance block.
+    Memory: the m x SHORTLIST int64 result, plus the int32 + float32 candidates of QUERY_CHUNK queries at a time
+    (QUERY_CHUNK x PROBE_CELLS x SHORTLIST each; all m at once took 768 MB at a million images) and one
+    BLOCK x CELL_SIZE distance block. Queries are independent, so chunks give the same result.
     """
-    points, cell_of, position_in_cell = cells.points, cells.cell_of, cells.position_in_cell
     total = len(queries)
     if total == 0:  # e.g. no colour image to search as grey
         return np.full((0, SHORTLIST), -1, dtype=np.int64)
+    if total > QUERY_CHUNK:
+        return np.concatenate([_cell_search(cells, queries[lo:lo + QUERY_CHUNK], owners[lo:lo + QUERY_CHUNK])
+                               for lo in range(0, total, QUERY_CHUNK)])
+    return _cell_search(cells, queries, owners)
+
+
+def _cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    points, cell_of, position_in_cell = cells.points, cells.cell_of, cells.position_in_cell
+    total = len(queries)
     probes = _probes(cells, queries)
     width = probes.shape[1]
     found = np.full((total, width, SHORTLIST), -1, dtype=np.int32)

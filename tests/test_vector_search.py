@@ -53,3 +53,17 @@ def test_only_the_given_rows_are_searched_and_zero_vectors_match_nothing():
     found = set(zip(left.tolist(), right.tolist(), strict=True))
     assert found == pairs - {(a, b)}
     assert not {10, 11} & set(left.tolist() + right.tolist())
+
+
+def test_cell_search_in_query_chunks_gives_the_same_shortlists(monkeypatch):
+    """Queries are searched QUERY_CHUNK at a time (memory at a million images); chunks change nothing."""
+    rng = np.random.default_rng(3)
+    points = rng.normal(0, 1, (thumbnail_search.EXACT_BELOW + 2000, 16)).astype(np.float32)
+    cells = thumbnail_search.coarse_cells(points, np.random.default_rng(0))
+    owners = np.arange(len(points))
+    whole = thumbnail_search.cell_search(cells, points, owners)
+    monkeypatch.setattr(thumbnail_search, "QUERY_CHUNK", 1000)
+    chunked = thumbnail_search.cell_search(cells, points, owners)
+    assert cells.count > 1 and whole.shape == (len(points), thumbnail_search.SHORTLIST)
+    np.testing.assert_array_equal(chunked, whole)
+    assert not np.any(whole == owners[:, None])  # never its own neighbour
