@@ -8,9 +8,10 @@ this process to finish its own task. A task whose result never arrives (a helper
 that does not pickle) is run again here, serially: lanes change when work happens, never what it gives.
 
 Only on Linux (fork is the platform's default there and cheap); elsewhere, with one lane or one task, everything
-runs here in order. BLAS and OpenMP pools are limited to an even share of the cores in every lane while lanes run
-side by side (2 lanes on 2 cores: one thread each), so lanes do not oversubscribe the machine, and a helper never
-starts an OpenMP team of its own after the fork (GNU OpenMP is not fork-safe once the parent has used it).
+runs here in order. BLAS pools are limited to an even share of the cores in every lane while lanes run side by
+side (2 lanes on 2 cores: one thread each), so lanes do not oversubscribe the machine. OpenMP gets the same share
+here but one thread in a helper, whatever the cores: GNU OpenMP hangs when a forked child starts a team of more than
+one thread after its parent used OpenMP (a notebook's second audit, a test process), so helpers never do.
 Memory: each busy lane holds its own task's working memory, so the peak is the sum over lanes of what runs at once.
 """
 
@@ -37,8 +38,8 @@ _lane_threads: int | None = None  # while lanes run: the threads each lane may u
 
 def thread_budget(jobs: int) -> int:
     """Threads an analyser may start itself (n_jobs of openTSNE, a kNN search): its lane's share while lanes run
-    side by side, else `jobs` (-1, all cores, for jobs 0). A pool sized by its caller ignores threadpoolctl's limit,
-    and GNU OpenMP hangs when a forked helper starts a team of more than one thread after its parent used OpenMP."""
+    side by side (1 in a helper, see above), else `jobs` (-1, all cores, for jobs 0). A pool sized by its caller
+    ignores threadpoolctl's limit, so the analyser must ask."""
     if _lane_threads is not None:
         return _lane_threads
     return jobs if jobs > 0 else -1
@@ -52,20 +53,27 @@ def lane_count(jobs: int, tasks: int) -> int:
 
 
 def run_lanes(work: Callable[[int], Any], tasks: int, lanes: int,
-              done: Callable[[int, Any, float], None], movable: int | None = None) -> None:
+              done: Callable[[int, Any, float], None], movable: int | None = None, cores: int | None = None) -> None:
     """work(i) for every i in range(tasks), in `lanes` lanes; done(i, result, seconds) is called here, in this
     process and thread, once per task as results come in (in completion order). Only the first `movable` tasks
-    (default: all) may run in a helper; the rest always run here."""
+    (default: all) may run in a helper; the rest always run here. `cores` (default: the machine's) are shared
+    evenly between the lanes' thread pools."""
     movable = tasks if movable is None else min(movable, tasks)
+    reported: set[int] = set()
+
+    def here(index: int) -> None:
+        started = time.perf_counter()
+        result = work(index)
+        reported.add(index)
+        done(index, result, time.perf_counter() - started)
+
     if lanes <= 1 or tasks <= 1 or movable < 1:
-        for i in range(tasks):
-            started = time.perf_counter()
-            result = work(i)
-            done(i, result, time.perf_counter() - started)
+        for index in range(tasks):
+            here(index)
         return
     context = multiprocessing.get_context("fork")
     counter = context.Value("i", 0)
-    threads = max(1, (os.cpu_count() or 1) // lanes)
+    threads = max(1, (cores or os.cpu_count() or 1) // lanes)
     helpers, inbox = [], queue.Queue()
     parent = os.getpid()
     for _ in range(lanes - 1):
@@ -77,7 +85,6 @@ def run_lanes(work: Callable[[int], Any], tasks: int, lanes: int,
     readers = [threading.Thread(target=_read, args=(receive, inbox), daemon=True) for _, receive in helpers]
     for reader in readers:
         reader.start()
-    reported: set[int] = set()
     ended = 0  # helpers that said they finished (or whose pipe closed)
     finished = False
 
@@ -103,16 +110,13 @@ def run_lanes(work: Callable[[int], Any], tasks: int, lanes: int,
         _lane_threads = threads
         with threadpool_limits(limits=threads):
             while (index := _claim(counter, tasks)) is not None:
-                started = time.perf_counter()
-                result = work(index)
-                reported.add(index)
-                done(index, result, time.perf_counter() - started)
+                here(index)
                 deliver(block=False)
         while ended < len(helpers):
             deliver(block=True)
         finished = True
-    finally:
-        _lane_threads = None  # after an exception here (Ctrl-C), helpers are stopped at once rather than left to finish
+    finally:  # after an exception here (Ctrl-C), helpers are stopped at once rather than left to finish
+        _lane_threads = None
         for process, receive in helpers:
             process.join(timeout=5 if finished else 0)
             if process.is_alive():
@@ -121,8 +125,7 @@ def run_lanes(work: Callable[[int], Any], tasks: int, lanes: int,
             receive.close()
     for index in range(tasks):  # lost on the way: run here (a helper killed, an unpicklable result)
         if index not in reported:
-            started = time.perf_counter()
-            done(index, work(index), time.perf_counter() - started)
+            here(index)
 
 
 def _claim(counter: Any, tasks: int) -> int | None:
@@ -152,8 +155,8 @@ def _helper(parent: int, work: Callable[[int], Any], tasks: int, counter: Any, s
     # fork; a warning printed here goes to the real streams instead.
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     global _lane_threads
-    _lane_threads = threads
-    with threadpool_limits(limits=threads):
+    _lane_threads = 1  # OpenMP teams of one only, after a fork (see the module docstring)
+    with threadpool_limits(limits={"blas": threads, "openmp": 1}):
         while (index := _claim(counter, tasks)) is not None:
             started = time.perf_counter()
             try:

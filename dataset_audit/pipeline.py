@@ -153,8 +153,9 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
 
     t0 = time.perf_counter()
     costly = sum(analysers[p].cost > 1 for p in pending)  # only these are worth a helper; the rest run here
+    cores = resolve_jobs(config.jobs)
     run_lanes(lambda task: run_analyser(analysers[pending[task]], inputs[pending[task]]), len(pending),
-              lane_count(resolve_jobs(config.jobs), costly), finished, movable=costly)
+              lane_count(cores, costly), finished, movable=costly, cores=cores)
     timings["analyse"] = time.perf_counter() - t0
     sections = [s for s in found if s is not None]
     for analyser, section, took in zip(analysers, sections, seconds, strict=True):

@@ -112,13 +112,25 @@ def test_thread_budget_is_the_lanes_share_while_lanes_run() -> None:
     from dataset_audit.lanes import thread_budget
 
     assert thread_budget(0) == -1 and thread_budget(3) == 3
-    got = collect(lambda index: thread_budget(0), 4, 2 if sys.platform.startswith("linux") else 1)
-    share = max(1, (os.cpu_count() or 1) // 2) if sys.platform.startswith("linux") else -1
-    assert {result for result, _ in got.values()} == {share}
+    parent = os.getpid()
+
+    def work(index: int) -> tuple[int, bool]:
+        time.sleep(0.05)
+        return thread_budget(0), os.getpid() == parent
+
+    got = collect(work, 6, 2)
+    budgets = {here: budget for (budget, here), _ in got.values()}
+    if sys.platform.startswith("linux"):
+        assert budgets == {True: max(1, (os.cpu_count() or 1) // 2), False: 1}  # helpers: one OpenMP thread
+    else:
+        assert budgets == {True: -1}
     assert thread_budget(0) == -1  # restored afterwards
 
 
 HANG_CHECK = """
+import os
+import sys
+
 import numpy as np
 from sklearn.cluster import KMeans
 from dataset_audit.lanes import run_lanes, thread_budget
@@ -135,6 +147,7 @@ def work(index):
         return TSNE(n_jobs=thread_budget(0), random_state=0, max_iter=250).fit_transform(points[:1500]).shape
 
 
+os.cpu_count = lambda: int(sys.argv[1])  # the machine's cores as the lanes see them
 shapes = []
 run_lanes(work, 2, 2, lambda index, result, seconds: shapes.append(result))
 print(sorted(shapes))
@@ -142,11 +155,13 @@ print(sorted(shapes))
 
 
 @linux_only
-def test_an_openmp_map_in_a_helper_after_the_parent_used_openmp_does_not_hang() -> None:
+@pytest.mark.parametrize("cores", [2, 4])  # 4: two threads per lane, where only the helpers' OpenMP limit saves it
+def test_an_openmp_map_in_a_helper_after_the_parent_used_openmp_does_not_hang(cores: int) -> None:
     """openTSNE sizes its OpenMP team itself; a team of two in a forked helper hung the audit in a test process
     that had used OpenMP before. With its n_jobs from thread_budget it runs (a hang fails the timeout)."""
     import subprocess
 
-    result = subprocess.run([sys.executable, "-c", HANG_CHECK], capture_output=True, text=True, timeout=240)
+    result = subprocess.run([sys.executable, "-c", HANG_CHECK, str(cores)], capture_output=True, text=True,
+                            timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[(1500, 2), (1500, 2)]"
