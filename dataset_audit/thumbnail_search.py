@@ -133,6 +133,11 @@ def _fit_projection(thumbs: np.ndarray, rows: np.ndarray, dims: int,
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Mean and top `dims` principal axes of the signatures of thumbs[rows] (fit on a seeded sample)."""
     sample = signatures(thumbs[rows[np.sort(rng.choice(len(rows), min(len(rows), 20_000), replace=False))]])
+    return principal_axes(sample, dims)
+
+
+def principal_axes(sample: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and top `dims` principal axes (columns, float32) of the rows of `sample`."""
     mean = sample.mean(axis=0)
     _, axes = np.linalg.eigh(np.cov((sample - mean).T))
     return mean, axes[:, ::-1][:, :dims].astype(np.float32)
@@ -233,7 +238,7 @@ def cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.nda
     Each query probes its own PROBE_CELLS nearest cells (query-side multi-probe: a copy just across a cell border is
     still found), keeping the SHORTLIST closest members of each probed cell, then the SHORTLIST closest of those.
     Memory: the m x SHORTLIST int64 result, plus the int32 + float32 candidates of QUERY_CHUNK queries at a time
-    (QUERY_CHUNK x PROBE_CELLS x SHORTLIST each; all m at once took 768 MB at a million images) and one
+    (QUERY_CHUNK x PROBE_CELLS x SHORTLIST each; all m at once would be 768 MB at a million images) and one
     BLOCK x CELL_SIZE distance block. Queries are independent, so chunks give the same result.
     """
     total = len(queries)

@@ -41,10 +41,7 @@ def _search_points(vectors: np.ndarray, rows: np.ndarray, norms: np.ndarray) -> 
         return _units(vectors, rows, norms)
     rng = np.random.default_rng(SEED)
     fit = np.sort(rng.choice(len(rows), min(len(rows), FIT_MAX), replace=False))
-    sample = _units(vectors, rows[fit], norms[fit])
-    mean = sample.mean(axis=0)
-    _, axes = np.linalg.eigh(np.cov((sample - mean).T))
-    axes = axes[:, ::-1][:, :PCA_DIMS].astype(np.float32)
+    mean, axes = thumbnail_search.principal_axes(_units(vectors, rows[fit], norms[fit]), PCA_DIMS)
     points = np.empty((len(rows), PCA_DIMS), dtype=np.float32)
     for lo in range(0, len(rows), ROW_BLOCK):
         block = slice(lo, lo + ROW_BLOCK)

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from dataset_audit.cli import app
 from dataset_audit.errors import AuditUsageError
 from dataset_audit.scan import dask_backend, runner, scan_images
+from dataset_audit.scan.backend import scan_backend
 from dataset_audit.scan.dask_backend import DaskMap
 from dataset_audit.scan.runner import ScanInterrupted, _scan_item
 
@@ -35,6 +36,12 @@ def _audit(csv: Path, out: Path, *extra: str) -> dict:
                                       "--quiet", *extra])
     assert result.exit_code in (0, 1), result.output
     return json.loads((out / "findings.json").read_text())
+
+
+def _scan_on(address: str, paths: list[Path], **options) -> runner.Features:
+    """scan_images on the cluster at `address`, connected and closed as `audit run --dask` does."""
+    with scan_backend(0, address) as backend:
+        return scan_images(paths, map_items=backend.map_items, jobs=backend.jobs, **options)
 
 
 def _scan_paths(folder: Path) -> list[Path]:
@@ -58,11 +65,7 @@ def test_features_are_identical_row_for_row(tmp_path, cluster):
     csv = write_small_dataset(tmp_path / "data")
     paths = _scan_paths(csv.parent)
     local = scan_images(paths, jobs=1)
-    dask_map = DaskMap.connect(cluster.scheduler_address)
-    try:
-        remote = scan_images(paths, map_items=dask_map, jobs=dask_map.threads)
-    finally:
-        dask_map.close()
+    remote = _scan_on(cluster.scheduler_address, paths)
     pd.testing.assert_frame_equal(remote.frame, local.frame)
     np.testing.assert_array_equal(remote.thumbs, local.thumbs)
     np.testing.assert_array_equal(remote.file_ids, local.file_ids)
@@ -75,11 +78,7 @@ def test_worker_processes_give_the_same_features(tmp_path):
     local = scan_images(paths, jobs=1)
     with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None,
                                   worker_dashboard_address=None) as process_cluster:
-        dask_map = DaskMap.connect(process_cluster.scheduler_address)
-        try:
-            remote = scan_images(paths, map_items=dask_map, jobs=dask_map.threads)
-        finally:
-            dask_map.close()
+        remote = _scan_on(process_cluster.scheduler_address, paths)
     pd.testing.assert_frame_equal(remote.frame, local.frame)
     np.testing.assert_array_equal(remote.thumbs, local.thumbs)
 
@@ -87,11 +86,7 @@ def test_worker_processes_give_the_same_features(tmp_path):
 def test_the_cache_is_written_by_the_client_and_serves_a_local_run(tmp_path, cluster):
     csv = write_small_dataset(tmp_path / "data")
     paths = _scan_paths(csv.parent)
-    dask_map = DaskMap.connect(cluster.scheduler_address)
-    try:
-        first = scan_images(paths, cache_dir=tmp_path / "cache", map_items=dask_map)
-    finally:
-        dask_map.close()
+    first = _scan_on(cluster.scheduler_address, paths, cache_dir=tmp_path / "cache")
     again = scan_images(paths, jobs=1, cache_dir=tmp_path / "cache")
     # 15 files on disk (gone.jpg is missing: never cached), 13 of them readable or cacheable failures.
     assert first.stats.decoded == 16 and again.stats.decoded == 1 and again.stats.from_cache == 15
