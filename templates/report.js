@@ -289,9 +289,14 @@
     var finding = findings[Number(details.dataset.finding)];
     var montage = details.querySelector(".montage");
     finding.members.slice(0, MONTAGE_TILES).forEach(function (i) { montage.appendChild(tile(i)); });
+    var unlisted = finding.rows - finding.members.length;  // above the explorer's row cap (findings.json has all)
     if (finding.members.length > MONTAGE_TILES) {
       montage.appendChild(el("div", "more", "+" + (finding.members.length - MONTAGE_TILES).toLocaleString("en") +
-        " more: \"show in the explorer\" lists them all"));
+        " more: \"show in the explorer\" lists " + (unlisted > 0 ? "those in this page" : "them all")));
+    }
+    if (unlisted > 0) {
+      montage.appendChild(el("div", "more", plural(unlisted, "more row") + " not in this page (it lists at most " +
+        data.cap.toLocaleString("en") + " rows): findings.json lists them all"));
     }
   }, true);
 

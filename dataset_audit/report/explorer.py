@@ -4,13 +4,14 @@ Nothing is computed here: the values come from the table, the scan's Features.fr
 (findings and `row_scores`); this module picks the rows and packs them into a compact, columnar JSON document that
 report.js filters, sorts and pages. Text columns with repeated values are stored as levels + codes.
 
-Size grows with the rows listed: all of them up to EXPLORER_MAX_ROWS; beyond that every row a finding, a montage or
-the t-SNE map shows, plus a seeded random sample up to the cap.
+Size grows with the rows listed: all of them up to EXPLORER_MAX_ROWS; beyond that at most EXPLORER_MAX_ROWS, chosen
+by choose_rows (pictured rows, the first members of every finding, then seeded samples).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,25 +40,59 @@ class ExplorerRows:
     positions: list[int]
     index_of: dict[int, int]  # position -> explorer index
     note: str
+    cap: int  # the most rows the explorer lists
+    complete: bool = True  # every row of every finding is listed
 
 
-def choose_rows(total: int, must_show: set[int], seed: int, cap: int = EXPLORER_MAX_ROWS) -> ExplorerRows:
-    """Every row up to `cap`; above it, every row in `must_show` plus a seeded sample of the others."""
+HEAD_DEPTHS = (2, 5)  # above the cap: the first 2 members of every finding, then up to 5 (a strip's tiles)
+
+
+def choose_rows(total: int, pictured: set[int], groups: Sequence[Sequence[int]], seed: int,
+                cap: int = EXPLORER_MAX_ROWS) -> ExplorerRows:
+    """Every row up to `cap`; above it, in this order until the cap is reached: every row the page pictures
+    (montages, maps), the first members of every finding (`groups`, each finding's rows in the order its pictures
+    show them, in report order), a seeded sample of the findings' other rows, then a seeded sample of the rest.
+
+    Grows with the cap, not with the table: at 1,000,000 rows with 376,000 flagged the page stays at ~100,000 rows
+    (a page of every flagged row was 297 MB). findings.json keeps every row of every finding.
+    """
     if total <= cap:
-        positions = list(range(total))
-        note = f"All {total:,} rows."
+        return ExplorerRows(list(range(total)), {p: p for p in range(total)}, f"All {total:,} rows.", cap)
+    rng = np.random.default_rng(seed)
+    chosen: set[int] = set(pictured)
+    for depth in HEAD_DEPTHS:
+        for members in groups:
+            for p in members[:depth]:
+                if len(chosen) >= cap:
+                    break
+                chosen.add(p)
+    heads = len(chosen)
+    flagged = np.unique(np.fromiter((p for members in groups for p in members), dtype=np.int64))
+    pool = np.setdiff1d(flagged, np.fromiter(chosen, dtype=np.int64, count=len(chosen)), assume_unique=True)
+    complete = len(pool) <= cap - len(chosen)  # every flagged row fits (the heads loop never stopped early)
+    _fill(chosen, pool, cap, rng)
+    after_flagged = len(chosen)
+    if len(chosen) < cap:
+        taken = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
+        _fill(chosen, np.setdiff1d(np.arange(total), taken, assume_unique=False), cap, rng)
+    positions = sorted(chosen)
+    if complete:
+        why = (f"every row with a finding or shown in a picture ({after_flagged:,}), plus a seeded random sample of "
+               f"the others (seed {seed})")
     else:
-        chosen = set(must_show)
-        rest = np.setdiff1d(np.arange(total), np.fromiter(chosen, dtype=np.int64, count=len(chosen)))
-        room = max(0, cap - len(chosen))
-        if room and len(rest):
-            picked = np.random.default_rng(seed).choice(rest, size=min(room, len(rest)), replace=False)
-            chosen.update(picked.tolist())
-        positions = sorted(chosen)
-        note = (f"{len(positions):,} of {total:,} rows: every row with a finding or shown in a picture "
-                f"({len(must_show):,}), plus a seeded random sample of the others (seed {seed}); the explorer lists "
-                f"at most {cap:,} rows.")
-    return ExplorerRows(positions=positions, index_of={p: i for i, p in enumerate(positions)}, note=note)
+        why = (f"every row shown in a picture and the first rows of each finding ({heads:,}), plus a seeded random "
+               f"sample (seed {seed}) of the other {len(flagged):,} rows with a finding; findings.json lists every "
+               f"row of every finding")
+    note = f"{len(positions):,} of {total:,} rows: {why}. The explorer lists at most {cap:,} rows."
+    return ExplorerRows(positions, {p: i for i, p in enumerate(positions)}, note, cap, complete)
+
+
+def _fill(chosen: set[int], pool: np.ndarray, cap: int, rng: np.random.Generator) -> None:
+    """Add all of `pool` to `chosen`, or a seeded sample of it that fills `chosen` up to `cap`."""
+    room = cap - len(chosen)
+    if room <= 0 or not len(pool):
+        return
+    chosen.update((pool if len(pool) <= room else rng.choice(pool, size=room, replace=False)).tolist())
 
 
 def ordered_findings(sections: list[Section]) -> list[tuple[Section, Finding]]:
@@ -100,6 +135,7 @@ def explorer_document(result: AuditResult, rows: ExplorerRows, findings: list[tu
     return {
         "count": len(positions),
         "total": len(table),
+        "cap": rows.cap,
         "note": rows.note,
         "columns": columns,
         "findings": [_finding_entry(i, section, finding, rows, splits) for i, (section, finding) in enumerate(findings)],

@@ -31,6 +31,7 @@ from plotly.offline import get_plotlyjs
 from ..model import Finding, Section
 from ..pipeline import AuditResult
 from ..scan.runner import resolve_jobs
+from . import explorer as explorer_module
 from .base import ProgressFactory
 from .explorer import ExplorerRows, choose_rows, explorer_document, interleave_splits, ordered_findings
 from .sprites import TILE_SIDE, StoredTiles, make_sprites
@@ -119,9 +120,9 @@ class _RowInfo:
         }
 
 
-def _shown_positions(result: AuditResult) -> set[int]:
-    """Rows the page shows a picture of, or a finding names: the explorer must list all of them."""
-    shown = {p for f in result.findings for p in (f.positions or f.rows)}
+def _pictured_positions(result: AuditResult) -> set[int]:
+    """Rows the page shows a picture of (montages, maps): the explorer lists all of them."""
+    shown: set[int] = set()
     for section in result.sections:
         shown.update(item.row for montage in section.montages for item in montage.items)
         shown.update(row for explorer in section.explorers for row in explorer.rows)
@@ -148,7 +149,11 @@ def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int
     images = not table.tabular_only
     findings = ordered_findings(result.sections)
     number_of = {id(finding): i for i, (_, finding) in enumerate(findings)}
-    explorer_rows = choose_rows(len(table), _shown_positions(result), result.config.seed)
+    splits = table.column_values(table.split_col)
+    groups = [interleave_splits(finding.positions or finding.rows, splits) for _, finding in findings]
+    explorer_rows = choose_rows(len(table), _pictured_positions(result), groups, result.config.seed,
+                                explorer_module.EXPLORER_MAX_ROWS)
+    del groups
     rows = _RowInfo(result, explorer_rows)
     jobs = resolve_jobs(result.config.jobs)
 

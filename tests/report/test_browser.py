@@ -242,3 +242,29 @@ def test_a_hostile_label_is_shown_as_text_never_as_a_link(browser, tmp_path):
     svg_text = view.page.evaluate("[...document.querySelectorAll('.main-svg text')].map(t => t.textContent).join(' ')")
     assert PHISH in svg_text  # the label is drawn, literally, in ticks and legends
     assert view.console == []
+
+
+def test_above_the_row_cap_a_finding_says_which_of_its_rows_the_page_does_not_list(browser, tmp_path, monkeypatch):
+    from dataset_audit.report import explorer
+
+    monkeypatch.setattr(explorer, "EXPLORER_MAX_ROWS", 30)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    rows = ["path,label"]
+    copy = random_rgb(99, (40, 32))
+    for i in range(80):  # rows 0-59 are one exact-duplicate group of 60; 60-79 are distinct
+        (copy if i < 60 else random_rgb(i, (40, 32))).save(folder / f"{i}.png")
+        rows.append(f"{i}.png,{'ab'[i % 2]}")
+    (folder / "t.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["run", str(folder / "t.csv"), "--label-col", "label", "--out", str(out),
+                                      "--no-cache", "--only", "duplicates", "--only", "integrity"])
+    assert result.exit_code in (0, 1), result.output
+    view = Page(browser, out / "report.html")
+    assert view.status() == (30, 30)
+    assert "30 of 80 rows" in view.page.inner_text("#explorer .caption")
+    group = view.page.locator("#section-duplicates details[data-finding]").first
+    group.locator("summary").click()
+    text = group.inner_text()
+    assert "30 more rows not in this page (it lists at most 30 rows): findings.json lists them all" in text
+    assert view.console == []

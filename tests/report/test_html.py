@@ -103,12 +103,26 @@ def test_the_summary_says_plainly_whether_to_train_and_what_to_fix(rendered):
 
 
 def test_rows_beyond_the_cap_keep_every_shown_row_plus_a_seeded_sample():
-    chosen = choose_rows(1000, {5, 999}, seed=3, cap=100)
-    assert len(chosen.positions) == 100 and {5, 999} <= set(chosen.positions)
-    assert chosen.positions == choose_rows(1000, {5, 999}, seed=3, cap=100).positions
+    chosen = choose_rows(1000, {5}, [[999, 7]], seed=3, cap=100)
+    assert len(chosen.positions) == 100 and {5, 7, 999} <= set(chosen.positions) and chosen.complete
+    assert chosen.positions == choose_rows(1000, {5}, [[999, 7]], seed=3, cap=100).positions
     assert chosen.positions == sorted(chosen.positions)
-    assert "seeded random sample" in chosen.note
-    assert choose_rows(50, set(), seed=0, cap=100).positions == list(range(50))
+    assert "every row with a finding" in chosen.note and "seeded random sample" in chosen.note
+    assert choose_rows(50, set(), [[1, 2]], seed=0, cap=100).positions == list(range(50))
+
+
+def test_more_flagged_rows_than_the_cap_keep_pictures_and_the_first_members_of_every_finding():
+    # 60 pair findings and one 300-row finding: 420 flagged rows, room for 100.
+    pairs = [[1000 + 2 * i, 1001 + 2 * i] for i in range(60)]
+    big = list(range(2000, 2300))
+    chosen = choose_rows(5000, {4999}, [big] + pairs, seed=1, cap=100)
+    listed = set(chosen.positions)
+    assert len(listed) == 100 and 4999 in listed and not chosen.complete
+    assert all(set(pair) <= listed for pair in pairs[:48])  # 1 picture + 2 of big + 2 per pair, in report order
+    assert set(big[:2]) <= listed
+    assert listed <= {4999} | set(big) | {p for pair in pairs for p in pair}  # no unflagged row while flagged wait
+    assert "findings.json lists every row" in chosen.note and "100 of 5,000 rows" in chosen.note
+    assert chosen.positions == choose_rows(5000, {4999}, [big] + pairs, seed=1, cap=100).positions
 
 
 def test_a_group_across_splits_shows_its_rarer_split_first():
