@@ -159,7 +159,7 @@ def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int
 
     sprites = None
     if images:
-        resolved = table.resolved_paths()
+        resolved = table.resolved_paths_at(explorer_rows.positions)  # montage rows are among them (pictured)
         callback = progress("Drawing thumbnails", len(explorer_rows.positions)) if progress else None
         sprites = make_sprites([resolved[p] for p in explorer_rows.positions], jobs=jobs, progress=callback,
                                stored=_stored_tiles(result, explorer_rows.positions))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,8 @@ def _job(args: tuple[int, str | None, int]) -> tuple[int, str | None]:
     return position, thumbnail_uri(path or None, side)  # a str, not a Path: Path would collapse a URL's //
 
 
-def make_thumbnails(requests: dict[int, int], paths: list[Path | str | None], jobs: int = 1,
+def make_thumbnails(requests: dict[int, int], paths: Mapping[int, Path | str | None] | list[Path | str | None],
+                    jobs: int = 1,
                     progress: Callable[[int], None] | None = None) -> dict[int, str | None]:
     """{position: side} -> {position: data URI or None}."""
     work = [(pos, str(paths[pos]) if paths[pos] is not None else None, side) for pos, side in requests.items()]
