@@ -141,7 +141,7 @@ class AuditReport:
         return write_atomically(Path(path), HtmlReporter().render(self.result))
 
     def save_json(self, path: str | Path) -> Path:
-        return write_atomically(Path(path), JsonReporter().render(self.result))
+        return write_atomically(Path(path), JsonReporter().pieces(self.result))
 
     def __repr__(self) -> str:
         failed = sum(1 for g in self.result.gates if not g.passed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,7 +21,9 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 
 class Reporter(Protocol):
-    """One output format. `render` returns the whole file's text; `write_report` writes it atomically."""
+    """One output format. `render` returns the whole file's text; `write_report` writes it atomically, through the
+    reporter's `pieces` method when it has one (the same text as an iterable of strings, for files too large to
+    hold as one string)."""
 
     name: str  # e.g. "html"
     filename: str  # default file name inside --out, e.g. "report.html"
@@ -29,14 +31,18 @@ class Reporter(Protocol):
     def render(self, result: AuditResult, progress: ProgressFactory | None = None) -> str: ...
 
 
-def write_atomically(path: Path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` via a temporary sibling and a rename. Returns the path written."""
+def write_atomically(path: Path, text: str | Iterable[str]) -> Path:
+    """Write `text` (UTF-8; a string, or pieces of one written as they come) to `path` via a temporary sibling and
+    a rename. Returns the path written."""
     path = Path(path)
     folder = path.parent
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+            if isinstance(text, str):
+                stream.write(text)
+            else:
+                stream.writelines(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o666 & ~_umask())
@@ -50,7 +56,9 @@ def write_atomically(path: Path, text: str) -> Path:
 def write_report(reporter: Reporter, result: AuditResult, folder: Path, progress: ProgressFactory | None = None,
                  filename: str | None = None) -> Path:
     """Render with `reporter` and write `folder/filename` (the reporter's default name) atomically."""
-    return write_atomically(Path(folder) / (filename or reporter.filename), reporter.render(result, progress))
+    pieces = getattr(reporter, "pieces", None)
+    text = pieces(result, progress) if pieces is not None else reporter.render(result, progress)
+    return write_atomically(Path(folder) / (filename or reporter.filename), text)
 
 
 def _umask() -> int:

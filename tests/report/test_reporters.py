@@ -3,6 +3,7 @@ saved copy (volatile fields removed), and every report file is written atomicall
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -18,7 +19,7 @@ from dataset_audit.model import Chart, Finding, Section, TableBlock
 from dataset_audit.pipeline import AuditResult
 from dataset_audit.report.base import write_atomically, write_report
 from dataset_audit.report.html import HtmlReporter
-from dataset_audit.report.json_report import JsonReporter
+from dataset_audit.report.json_report import JsonReporter, findings_document, render_findings_json
 
 GOLDEN = Path(__file__).with_name("golden_findings.json")
 VOLATILE = ("timings", "tool")
@@ -60,6 +61,14 @@ def test_findings_json_matches_the_saved_copy():
         GOLDEN.write_text(json.dumps(_stable(document), indent=1, ensure_ascii=False) + "\n")
     assert _stable(document) == json.loads(GOLDEN.read_text()), \
         "findings.json changed: if on purpose, bump SCHEMA_VERSION when readers break, and UPDATE_GOLDEN=1"
+
+
+def test_findings_json_in_pieces_is_the_same_text_as_one_json_dumps(tmp_path):
+    # write_report writes findings.json one finding at a time (at a million images the one string was the peak).
+    for result in (hand_built_result(), dataclasses.replace(hand_built_result(), sections=[])):
+        whole = json.dumps(findings_document(result), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        assert render_findings_json(result) == whole
+        assert write_report(JsonReporter(), result, tmp_path).read_text(encoding="utf-8") == whole
 
 
 def test_html_lays_out_a_hand_built_section():
