@@ -45,7 +45,7 @@ SEED = 0
 class Neighbours:
     """For each of n images, its shortlist of nearest other images (closest first, -1 = none) on full signatures."""
 
-    candidates: np.ndarray  # (n, SHORTLIST) int64 row indices, -1 padding
+    candidates: np.ndarray  # (n, SHORTLIST) int32 row indices, -1 padding (int64 would add 64 MB per million)
     distance: np.ndarray  # (n, SHORTLIST) float32 distances to them, inf padding
     reference: np.ndarray  # (n,) float32 distance to the RATIO_RANK-th nearest (inf when undefined)
     # The same for each image's changed version (name in CHANGES), when searched: see nearest_neighbours.
@@ -152,14 +152,12 @@ def _project(thumbs: np.ndarray, rows: np.ndarray, mean: np.ndarray, axes: np.nd
     return out
 
 
-def _squared_distances(queries: np.ndarray, targets: np.ndarray, target_sq: np.ndarray,
-                       with_query_norm: bool = True) -> np.ndarray:
-    """|q - t|^2 for every pair; without the |q|^2 term (constant per row) when only the ranking per row matters."""
+def _squared_distances(queries: np.ndarray, targets: np.ndarray, target_sq: np.ndarray) -> np.ndarray:
+    """|q - t|^2 - |q|^2 for every pair: each query's ranking of the targets (what the callers need), without a
+    pass adding the query's constant."""
     out = queries @ targets.T
     out *= -2.0
     out += target_sq[None, :]
-    if with_query_norm:
-        out += (queries * queries).sum(axis=1)[:, None]
     return out
 
 
@@ -237,13 +235,13 @@ def cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.nda
 
     Each query probes its own PROBE_CELLS nearest cells (query-side multi-probe: a copy just across a cell border is
     still found), keeping the SHORTLIST closest members of each probed cell, then the SHORTLIST closest of those.
-    Memory: the m x SHORTLIST int64 result, plus the int32 + float32 candidates of QUERY_CHUNK queries at a time
+    Memory: the m x SHORTLIST int32 result, plus the int32 + float32 candidates of QUERY_CHUNK queries at a time
     (QUERY_CHUNK x PROBE_CELLS x SHORTLIST each; all m at once would be 768 MB at a million images) and one
     BLOCK x CELL_SIZE distance block. Queries are independent, so chunks give the same result.
     """
     total = len(queries)
     if total == 0:  # e.g. no colour image to search as grey
-        return np.full((0, SHORTLIST), -1, dtype=np.int64)
+        return np.full((0, SHORTLIST), -1, dtype=np.int32)
     if total > QUERY_CHUNK:
         return np.concatenate([_cell_search(cells, queries[lo:lo + QUERY_CHUNK], owners[lo:lo + QUERY_CHUNK])
                                for lo in range(0, total, QUERY_CHUNK)])
@@ -258,6 +256,9 @@ def _cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.nd
     found = np.full((total, width, SHORTLIST), -1, dtype=np.int32)
     found_sq = np.full((total, width, SHORTLIST), np.inf, dtype=np.float32)
     query_sq = (queries * queries).sum(axis=1)
+    # [q, 1] . [-2t, |t|^2] = |q - t|^2 - |q|^2: one matrix product gives the ranking, with no pass over its result
+    augmented = np.empty((total, queries.shape[1] + 1), dtype=np.float32)
+    augmented[:, :-1], augmented[:, -1] = queries, 1.0
     probe_cell = probes.ravel()
     del probes
     probe_order = np.argsort(probe_cell, kind="stable")  # (query, slot) pairs grouped by the cell they probe
@@ -269,11 +270,12 @@ def _cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.nd
         if len(targets) < 2 or len(asking) == 0:
             continue
         target_points = points[targets]
-        target_sq = (target_points * target_points).sum(axis=1)
+        weights = np.empty((queries.shape[1] + 1, len(targets)), dtype=np.float32)
+        weights[:-1], weights[-1] = -2.0 * target_points.T, (target_points * target_points).sum(axis=1)
         take = min(SHORTLIST, len(targets) - 1)
         for lo in range(0, len(asking), BLOCK):
             asked, slots = np.divmod(asking[lo:lo + BLOCK], width)
-            squared = _squared_distances(queries[asked], target_points, target_sq, with_query_norm=False)
+            squared = augmented[asked] @ weights
             own = np.flatnonzero(cell_of[owners[asked]] == cell)
             squared[own, position_in_cell[owners[asked][own]]] = np.inf  # not my own neighbour
             best = np.argpartition(squared, take, axis=1)[:, :take]
@@ -284,8 +286,8 @@ def _cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.nd
 
 
 def _merge(found: np.ndarray, found_sq: np.ndarray) -> np.ndarray:
-    """The SHORTLIST closest of each row's candidates from all probed cells, as int64 (-1 = none), block by block."""
-    out = np.full((len(found), SHORTLIST), -1, dtype=np.int64)
+    """The SHORTLIST closest of each row's candidates from all probed cells (-1 = none), block by block."""
+    out = np.full((len(found), SHORTLIST), -1, dtype=np.int32)
     for lo in range(0, len(found), ROW_BLOCK):
         ids, squared = found[lo:lo + ROW_BLOCK], found_sq[lo:lo + ROW_BLOCK]
         if ids.shape[1] > SHORTLIST:
@@ -308,16 +310,10 @@ def quantised_signatures(thumbs: np.ndarray, rows: np.ndarray | None = None) -> 
 
 
 def _quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes and scales; a flat image's zero vector gets scale 0 (and codes 0)."""
     peak = np.abs(vectors).max(axis=1)
-    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
-    return np.rint(vectors / scale[:, None]).astype(np.int8), scale
-
-
-def _is_structured(thumbs: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(rows), dtype=bool)
-    for lo, block in _thumb_blocks(thumbs, rows):
-        out[lo:lo + len(block)] = np.abs(signatures(block)).sum(axis=1) > 0
-    return out
+    scale = (peak / 127.0).astype(np.float32)
+    return np.rint(vectors / np.where(peak > 0, scale, 1.0)[:, None]).astype(np.int8), scale
 
 
 def mirrored(thumbs: np.ndarray) -> np.ndarray:
@@ -358,45 +354,89 @@ def nearest_neighbours(thumbs: np.ndarray, valid: np.ndarray | None = None,
     n = len(thumbs)
     result = Neighbours(*_empty(n))
     rows = np.flatnonzero(valid) if valid is not None else np.arange(n)
-    rows = rows[_is_structured(thumbs, rows)]  # flat images have nothing to match on
     result.changed = {name: Neighbours(*_empty(n)) for name in changes}
+    codes, scales = quantised_signatures(thumbs, rows)
+    structured = scales > 0  # flat images have nothing to match on
+    rows, codes, scales = rows[structured], _compact(codes, structured), scales[structured]
     if len(rows) < 2:
         return result
     rng = np.random.default_rng(SEED)
     mean, axes = _fit_projection(thumbs, rows, PCA_DIMS, rng)
     cells = coarse_cells(_project(thumbs, rows, mean, axes), rng)
-    codes, scales = quantised_signatures(thumbs, rows)
     everyone = np.arange(len(rows))
     _rerank(result, rows, everyone, cell_search(cells, cells.points, everyone), codes, scales)
     for name in changes:
-        positions = np.flatnonzero(_is_colour(thumbs, rows)) if name == "recoloured" else everyone
-        shortlist = cell_search(cells, _project(thumbs, rows[positions], mean, axes, CHANGES[name]), positions)
-        _rerank(result.changed[name], rows, positions, shortlist, codes, scales, (thumbs, CHANGES[name]))
+        if name == "flipped":  # a mirrored thumbnail's signature is the signature with its columns permuted
+            order = mirror_order(thumbs.shape[1:])
+            positions = everyone
+            queries = _project_codes(codes, scales, mean, axes, order)
+            query_codes = _reordered(codes, scales, order)
+        else:
+            positions = np.flatnonzero(_is_colour(thumbs, rows)) if name == "recoloured" else everyone
+            queries = _project(thumbs, rows[positions], mean, axes, CHANGES[name])
+            query_codes = _changed(thumbs, rows, CHANGES[name])
+        _rerank(result.changed[name], rows, positions, cell_search(cells, queries, positions), codes, scales,
+                query_codes)
     return result
 
 
+def _reordered(codes: np.ndarray, scales: np.ndarray, order: np.ndarray):
+    return lambda at: (codes[at][:, order], scales[at])
+
+
+def _changed(thumbs: np.ndarray, rows: np.ndarray, change):
+    return lambda at: _quantise(signatures(change(thumbs[rows[at]])))
+
+
+def mirror_order(shape: tuple[int, ...]) -> np.ndarray:
+    """Column order that turns the signature of an (h, w, 3) thumbnail into the signature of its mirror image (the
+    per-channel means and the norm do not depend on where the pixels are)."""
+    return np.arange(int(np.prod(shape))).reshape(shape)[:, ::-1, :].ravel()
+
+
+def _compact(codes: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """codes[keep] in place, block by block (a fancy index would copy all the codes: 768 MB at a million images)."""
+    if keep.all():
+        return codes
+    at = 0
+    for lo in range(0, len(codes), ROW_BLOCK):
+        block = codes[lo:lo + ROW_BLOCK][keep[lo:lo + ROW_BLOCK]]
+        codes[at:at + len(block)] = block
+        at += len(block)
+    return codes[:at]
+
+
+def _project_codes(codes: np.ndarray, scales: np.ndarray, mean: np.ndarray, axes: np.ndarray,
+                   order: np.ndarray) -> np.ndarray:
+    """Projections of the quantised signatures with their columns in `order` (no thumbnail is read again)."""
+    out = np.empty((len(codes), axes.shape[1]), dtype=np.float32)
+    for lo in range(0, len(codes), ROW_BLOCK):
+        block = codes[lo:lo + ROW_BLOCK][:, order].astype(np.float32)
+        block *= scales[lo:lo + ROW_BLOCK, None]
+        out[lo:lo + len(block)] = (block - mean) @ axes
+    return out
+
+
 def _empty(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (np.full((n, SHORTLIST), -1, dtype=np.int64), np.full((n, SHORTLIST), np.inf, dtype=np.float32),
+    return (np.full((n, SHORTLIST), -1, dtype=np.int32), np.full((n, SHORTLIST), np.inf, dtype=np.float32),
             np.full(n, np.inf, dtype=np.float32))
 
 
 def _rerank(out: Neighbours, rows: np.ndarray, positions: np.ndarray, shortlist: np.ndarray, codes: np.ndarray,
-            scales: np.ndarray, changed_from: tuple | None = None) -> None:
+            scales: np.ndarray, query_codes=None) -> None:
     """Fills out's rows[positions] with their shortlists re-ranked on the full (quantised) signatures. The queries
-    are codes[positions], or, with changed_from = (thumbs, change), the changed thumbnails' signatures (computed
-    RERANK_BLOCK at a time)."""
+    are codes[positions], or query_codes(positions) (codes and scales of changed images, RERANK_BLOCK at a time)."""
     for lo in range(0, len(positions), RERANK_BLOCK):
         block = shortlist[lo:lo + RERANK_BLOCK]
         block_positions = positions[lo:lo + RERANK_BLOCK]
-        if changed_from is None:
-            query_codes, query_scales = codes[block_positions], scales[block_positions]
+        if query_codes is None:
+            query_codes_block, query_scales = codes[block_positions], scales[block_positions]
         else:
-            thumbs, change = changed_from
-            query_codes, query_scales = _quantise(signatures(change(thumbs[rows[block_positions]])))
+            query_codes_block, query_scales = query_codes(block_positions)
         present = block >= 0
         safe = np.where(present, block, 0)
         others = codes[safe].astype(np.float32)
-        dot = np.einsum("ikd,id->ik", others, query_codes.astype(np.float32))
+        dot = np.einsum("ikd,id->ik", others, query_codes_block.astype(np.float32))
         dot *= scales[safe] * query_scales[:, None]
         squared = np.where(present, np.maximum(0.0, 2.0 - 2.0 * dot), np.inf)
         ranked = np.argsort(squared, axis=1)
