@@ -28,3 +28,16 @@ def test_features_on_demand_fit_each_fold_on_a_bounded_sample(monkeypatch):
     sampled = label_model.out_of_fold_probabilities(on_demand, classes, 5, 0)
     assert max(asked) == 500 and np.isfinite(sampled).all()
     assert (sampled.argmax(1) == classes).mean() > (whole.argmax(1) == classes).mean() - 0.05
+
+
+def test_the_temperature_fitted_on_a_sample_of_many_rows_is_the_one_all_rows_give(monkeypatch):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (150_000, 3))
+    shown = label_model.softmax_in_place(logits / 4.0)  # the labels follow softmax(logits / 4)
+    classes = (shown.cumsum(axis=1) < rng.random((len(shown), 1))).sum(axis=1)
+    sampled = label_model.fitted_temperature(logits, classes, seed=1)
+    monkeypatch.setattr(label_model, "TEMPERATURE_SAMPLE", 10**9)
+    every = label_model.fitted_temperature(logits, classes, seed=1)
+    assert 3.0 < every < 5.5 and abs(np.log(sampled / every)) <= np.log(10 ** 0.1) + 1e-9  # one grid step
+    expected = np.exp(logits[:5] - logits[:5].max(axis=1, keepdims=True))
+    assert np.allclose(label_model.softmax_in_place(logits[:5].copy()), expected / expected.sum(axis=1, keepdims=True))

@@ -67,3 +67,18 @@ def test_cell_search_in_query_chunks_gives_the_same_shortlists(monkeypatch):
     assert cells.count > 1 and whole.shape == (len(points), thumbnail_search.SHORTLIST)
     np.testing.assert_array_equal(chunked, whole)
     assert not np.any(whole == owners[:, None])  # never its own neighbour
+
+
+def test_smallest_finds_each_rows_smallest_values_even_with_ties():
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        values = rng.random((int(rng.integers(1, 200)), int(rng.integers(2, 300))), dtype=np.float32)
+        if trial % 2:
+            values = np.round(values, 1)  # ties at the boundary, as exact copies give
+        values[:, int(rng.integers(values.shape[1]))] = np.inf  # a query's own column
+        take = int(rng.integers(1, values.shape[1]))
+        found = thumbnail_search.smallest(values, take)
+        assert found.shape == (len(values), take)
+        assert all(len(set(row)) == take for row in found.tolist())
+        assert np.array_equal(np.sort(np.take_along_axis(values, found, axis=1), axis=1),
+                              np.sort(np.partition(values, take - 1, axis=1)[:, :take], axis=1))
