@@ -7,14 +7,16 @@ report sizes `make bench` measured), and 32 px tiles at quality 40 still show wh
 
 Cost: the scan already made each image's tile (scan/tiles.py, raw RGB), so a sheet is 1,024 pastes and one encode;
 only an image without a stored tile (features built by hand, a damaged cache entry) is opened once more, in
-parallel and at reduced size where the format allows. Memory is one sheet (1,024 tiles) plus one tile per worker.
+parallel and at reduced size where the format allows. Sheets are encoded in `jobs` threads while the next ones are
+filled. Memory: the filled sheets waiting for an encoder (3 MB each), plus one tile per worker.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +77,21 @@ def make_sprites(paths: list[Path | None], jobs: int = 1, progress: Callable[[in
     """Tiles for `paths` in order (tile i is paths[i]), packed into WebP sheets. `stored` gives the scan's tiles
     for a list of tile indices; indices it leaves out are read from their image files."""
     sprites = SpriteSheets(side=TILE_SIDE, per_line=TILES_PER_LINE, per_sheet=TILES_PER_SHEET)
+    workers = max(1, jobs)
+    encoded: list[Future[str]] = []
+    with ThreadPoolExecutor(workers) as encoders:  # the encoder releases the GIL for much of its work
+        for sheet in _sheets(paths, sprites, jobs, progress, stored):
+            encoded.append(encoders.submit(_webp_uri, sheet))
+            if len(encoded) > 2 * workers:  # at most 2 sheets per encoder wait (3 MB each), however many there are
+                encoded[-2 * workers - 1].result()
+    sprites.sheets = [future.result() for future in encoded]
+    sprites.missing.sort()
+    return sprites
+
+
+def _sheets(paths: list[Path | None], sprites: SpriteSheets, jobs: int, progress: Callable[[int], None] | None,
+            stored: StoredTiles | None) -> Iterator[Image.Image]:
+    """The sheets in order, each filled with its tiles (unreadable ones noted in sprites.missing)."""
     for start in range(0, len(paths), TILES_PER_SHEET):
         chunk = [(start + i, str(p) if p is not None else None) for i, p in enumerate(paths[start:start + TILES_PER_SHEET])]
         lines = -(-len(chunk) // TILES_PER_LINE)
@@ -93,9 +110,7 @@ def make_sprites(paths: list[Path | None], jobs: int = 1, progress: Callable[[in
                 _paste(sheet, index - start, Image.frombytes("RGB", (width, height), data))
             if progress:
                 progress(1)
-        sprites.sheets.append(_webp_uri(sheet))
-    sprites.missing.sort()
-    return sprites
+        yield sheet
 
 
 def _paste(sheet: Image.Image, cell: int, tile: Image.Image) -> None:
