@@ -70,6 +70,7 @@ def choose_rows(total: int, pictured: set[int], groups: Sequence[Sequence[int]],
     flagged = np.unique(np.fromiter((p for members in groups for p in members), dtype=np.int64))
     pool = np.setdiff1d(flagged, np.fromiter(chosen, dtype=np.int64, count=len(chosen)), assume_unique=True)
     complete = len(pool) <= cap - len(chosen)  # every flagged row fits (the heads loop never stopped early)
+    others = len(pool)
     _fill(chosen, pool, cap, rng)
     after_flagged = len(chosen)
     if len(chosen) < cap:
@@ -80,9 +81,9 @@ def choose_rows(total: int, pictured: set[int], groups: Sequence[Sequence[int]],
         why = (f"every row with a finding or shown in a picture ({after_flagged:,}), plus a seeded random sample of "
                f"the others (seed {seed})")
     else:
-        why = (f"every row shown in a picture and the first rows of each finding ({heads:,}), plus a seeded random "
-               f"sample (seed {seed}) of the other {len(flagged):,} rows with a finding; findings.json lists every "
-               f"row of every finding")
+        why = (f"every row shown in a picture and the first rows of each finding ({heads:,}), plus "
+               f"{after_flagged - heads:,} of the other {others:,} rows with a finding (a seeded random sample, seed "
+               f"{seed}); findings.json lists every row of every finding")
     note = f"{len(positions):,} of {total:,} rows: {why}. The explorer lists at most {cap:,} rows."
     return ExplorerRows(positions, {p: i for i, p in enumerate(positions)}, note, cap, complete)
 
