@@ -78,7 +78,7 @@ class Table:
         return [self.resolve(value) for value in self.paths()]
 
     def resolved_paths_at(self, positions: Iterable[int]) -> dict[int, ImagePath | None]:
-        """{position: resolved path} for some rows only (the report's: 1,000,000 Path objects cost ~200 MB)."""
+        """{position: resolved path} for some rows only (the report's: all 1,000,000 held 293 MB, tracemalloc)."""
         if self.path_col is None:
             return {}
         column = self.frame[self.path_col]

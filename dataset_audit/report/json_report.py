@@ -100,8 +100,8 @@ def _dumps(value: Any) -> str:
 
 def findings_json_chunks(result: AuditResult) -> Iterator[str]:
     """findings.json as pieces, one finding at a time: the same text as json.dumps of findings_document with
-    indent=1, without the whole document as one string (at 1,000,000 images with 195,000 findings that string and
-    the document behind it were over 1 GB, the run's memory peak)."""
+    indent=1, without the whole document as one string (at 1,000,000 images with 195,585 findings, building it took
+    the run from ~3.0 to 4.66 GB, its memory peak)."""
     head = _dumps(findings_document(result, with_findings=False))
     empty = '\n "findings": []'
     at = head.index(empty)
