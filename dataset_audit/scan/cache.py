@@ -28,7 +28,8 @@ _CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _COLUMN_TYPES = [type(default) for default in RECORD_COLUMNS.values()]
 _EXACT_TYPES = tuple(_COLUMN_TYPES)  # a record without NaN decodes to exactly these types: the fast path
 
-CacheEntry = tuple[str, int, int, tuple, bytes, bytes]  # path, size, mtime_ns, record values, thumbnail, tile
+# path, size, mtime_ns, record (its values, or their encode_record text), thumbnail, tile
+CacheEntry = tuple[str, int, int, tuple | str, bytes, bytes]
 
 
 def encode_record(values: tuple) -> str:
@@ -96,6 +97,9 @@ class ScanCache:
         try:
             db.execute("PRAGMA trusted_schema=OFF")  # the schema comes from a file others may write
             db.execute("PRAGMA journal_mode=WAL")
+            # A cache: a power cut may lose the last commits (they are decoded again), never corrupt the file; and
+            # no fsync per commit on the scan's main process.
+            db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
                        "version INTEGER, record TEXT, thumb BLOB)")
             db.execute("DROP TABLE IF EXISTS images")  # the pickled rows of feature versions <= 3: never read
@@ -168,7 +172,7 @@ class ScanCache:
 
     def store(self, entries: Iterable[CacheEntry]) -> int:
         """Write entries in one transaction; returns how many were stored (0 when the cache is unusable)."""
-        rows = [(p, s, m, FEATURE_VERSION, encode_record(values), thumb, tile)
+        rows = [(p, s, m, FEATURE_VERSION, values if isinstance(values, str) else encode_record(values), thumb, tile)
                 for p, s, m, values, thumb, tile in entries]
         if not rows or self._db is None:
             return 0

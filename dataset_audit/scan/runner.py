@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..parallel import process_map
-from .cache import CacheEntry, ScanCache
+from .cache import CacheEntry, ScanCache, encode_record
 from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_with_tile
 from .features import Features, ScanStats
 from .remote import cache_keys, is_url
@@ -26,6 +26,7 @@ from .tiles import TileStore
 CHUNK = 128  # files per task sent to a worker: large enough to amortise pickling, small enough to balance
 COMMIT_EVERY = 512  # results per cache transaction ...
 COMMIT_SECONDS = 5.0  # ... or after this long, whichever comes first: an interrupt loses at most this much work
+STORE_EVERY = 256  # decoded rows buffered before they are written into the column arrays
 COLUMNS = list(RECORD_COLUMNS)
 THUMB_BYTES = THUMB_SIZE * THUMB_SIZE * 3
 # Outcomes that depend on this run (a setting, a moment, the machine) rather than on the file: never cached.
@@ -42,10 +43,13 @@ class ScanInterrupted(KeyboardInterrupt):
 
 
 def _scan_item(item: tuple[int, str | None],
-               limits: ScanLimits = ScanLimits()) -> tuple[int, tuple, bytes, bytes]:
+               limits: ScanLimits = ScanLimits()) -> tuple[int, tuple, str, bytes, bytes]:
+    """(index, record values, the record as the cache stores it, thumbnail, tile). The worker encodes the record
+    for the cache: on 2 cores the main process's own work is taken from the decoders."""
     index, path = item
     record, thumb, tile = scan_with_tile(path, limits)
-    return index, tuple(record[c] for c in COLUMNS), thumb, tile
+    values = tuple(record[c] for c in COLUMNS)
+    return index, values, encode_record(values), thumb, tile
 
 
 def _refused_record(key: str) -> tuple:
@@ -86,6 +90,20 @@ class _ColumnStore:
             else:
                 self.columns[name] = np.full(n, default, dtype=object)
         self.thumbs = np.zeros((n, THUMB_SIZE, THUMB_SIZE, 3), dtype=np.uint8)
+        self._pending: tuple[list[int], list[tuple], list[bytes]] = ([], [], [])
+
+    def add(self, index: int, values: tuple, thumb: bytes) -> None:
+        """put(), buffered: rows are written STORE_EVERY at a time (one numpy assignment per column, not per value)."""
+        indices, rows, thumbs = self._pending
+        indices.append(index)
+        rows.append(values)
+        thumbs.append(thumb)
+        if len(indices) >= STORE_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        self.put_many(*self._pending)
+        self._pending = ([], [], [])
 
     def put_many(self, indices: list[int], values: list[tuple], thumbs: list[bytes]) -> None:
         """put() for many rows at once (the cache's rows on a warm run): one assignment per column."""
@@ -177,17 +195,18 @@ def scan_images(paths: Sequence[Path | str | None], jobs: int = 0, cache_dir: Pa
 
     writer = _CacheWriter(cache if cache is not None and cache.usable else None)
     try:
-        for index, values, thumb, tile in map_items(partial(_scan_item, limits=limits), todo, jobs=stats.jobs,
-                                                    chunksize=CHUNK, serial_below=2 * CHUNK):
-            store.put(index, values, thumb)
+        for index, values, text, thumb, tile in map_items(partial(_scan_item, limits=limits), todo,
+                                                          jobs=stats.jobs, chunksize=CHUNK, serial_below=2 * CHUNK):
+            store.add(index, values, thumb)
             tiles.put(index, tile)
             stats.decoded += 1
             key = unique_list[index]
             stat = stat_keys.get(key)
             if stat is not None and values[0] != "missing" and values[1] not in UNCACHED_KINDS:
-                writer.add((key, stat[0], stat[1], values, thumb, tile))
+                writer.add((key, stat[0], stat[1], text, thumb, tile))
             if progress:
                 progress(1)
+        store.flush()
     except KeyboardInterrupt:
         writer.flush()
         tiles.close()

@@ -38,6 +38,7 @@ class TileStore:
         folder = tempfile.mkdtemp(prefix="dataset-audit-tiles-")
         self._file = open(Path(folder) / "tiles.bin", "w+b")  # noqa: SIM115 - closed by close() or the finalizer
         self._end = 0
+        self._at_end = True  # the file position is _end (get_many moves it)
         # Removed by close(), or when the store is garbage collected, or at exit: never left behind, never a warning.
         self._remove = weakref.finalize(self, _remove, self._file, folder)
 
@@ -45,7 +46,9 @@ class TileStore:
         """Keep the tile of unique file `index` (empty bytes: it has none)."""
         if not tile:
             return
-        self._file.seek(self._end)
+        if not self._at_end:
+            self._file.seek(self._end)
+            self._at_end = True
         self._file.write(tile)
         self._offsets[index], self._lengths[index] = self._end, len(tile)
         self._end += len(tile)
@@ -59,6 +62,7 @@ class TileStore:
         raw: dict[int, bytes] = {}
         for index in indices:
             if self._offsets[index] >= 0:
+                self._at_end = False
                 self._file.seek(int(self._offsets[index]))
                 raw[index] = self._file.read(int(self._lengths[index]))
         wanted = [i for i in indices if i not in raw and self._in_cache[i]]
