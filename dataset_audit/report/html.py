@@ -161,8 +161,10 @@ def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int
     if images:
         resolved = table.resolved_paths_at(explorer_rows.positions)  # montage rows are among them (pictured)
         callback = progress("Drawing thumbnails", len(explorer_rows.positions)) if progress else None
+        config = result.config
         sprites = make_sprites([resolved[p] for p in explorer_rows.positions], jobs=jobs, progress=callback,
-                               stored=_stored_tiles(result, explorer_rows.positions))
+                               stored=_stored_tiles(result, explorer_rows.positions),
+                               cache_dir=config.cache_dir if config.use_cache else None)
 
     sections = [_section_view(section, rows, number_of, images) for section in result.sections]
     # Montage rows get a larger thumbnail ({position: data URI}, for partials that draw their own pictures); the

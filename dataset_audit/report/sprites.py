@@ -8,7 +8,8 @@ report sizes `make bench` measured), and 32 px tiles at quality 40 still show wh
 Cost: the scan already made each image's tile (scan/tiles.py, raw RGB), so a sheet is 1,024 pastes and one encode;
 only an image without a stored tile (features built by hand, a damaged cache entry) is opened once more, in
 parallel and at reduced size where the format allows. Sheets are encoded in `jobs` threads while the next ones are
-filled. Memory: the filled sheets waiting for an encoder (3 MB each), plus one tile per worker.
+filled. Memory: the filled sheets waiting for an encoder (3 MB each), plus one tile per worker. With a cache folder,
+a sheet whose pixels were encoded before is read back instead (report/sprite_cache.py).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from PIL import Image
 
 from ..parallel import process_map
 from ..scan.decode import load_preview
+from .sprite_cache import SpriteCache, sheet_key
 
 TILE_SIDE = 32
 TILES_PER_LINE = 32
 TILES_PER_SHEET = TILES_PER_LINE * TILES_PER_LINE
 WEBP_QUALITY = 40
+WEBP_METHOD = 4
 BACKGROUND = (238, 238, 238)  # letterbox colour of non-square images, the page's placeholder grey
 
 
@@ -73,18 +76,41 @@ StoredTiles = Callable[[Sequence[int]], dict[int, Image.Image]]  # tile indices 
 
 
 def make_sprites(paths: list[Path | None], jobs: int = 1, progress: Callable[[int], None] | None = None,
-                 stored: StoredTiles | None = None) -> SpriteSheets:
+                 stored: StoredTiles | None = None, cache_dir: Path | None = None) -> SpriteSheets:
     """Tiles for `paths` in order (tile i is paths[i]), packed into WebP sheets. `stored` gives the scan's tiles
-    for a list of tile indices; indices it leaves out are read from their image files."""
+    for a list of tile indices; indices it leaves out are read from their image files. With `cache_dir`, sheets
+    encoded by an earlier run (same pixels) are read from its sprite cache, and new ones are added to it."""
     sprites = SpriteSheets(side=TILE_SIDE, per_line=TILES_PER_LINE, per_sheet=TILES_PER_SHEET)
     workers = max(1, jobs)
-    encoded: list[Future[str]] = []
-    with ThreadPoolExecutor(workers) as encoders:  # the encoder releases the GIL for much of its work
-        for sheet in _sheets(paths, sprites, jobs, progress, stored):
-            encoded.append(encoders.submit(_webp_uri, sheet))
-            if len(encoded) > 2 * workers:  # at most 2 sheets per encoder wait (3 MB each), however many there are
-                encoded[-2 * workers - 1].result()
-    sprites.sheets = [future.result() for future in encoded]
+    cache = SpriteCache(cache_dir) if cache_dir is not None else None
+    if cache is not None and not cache.usable:
+        cache = None
+    encoded: list[Future[bytes]] = []
+    new_keys: list[str | None] = []  # the cache key of each sheet encoded in this run, None for cached ones
+    try:
+        with ThreadPoolExecutor(workers) as encoders:  # the encoder releases the GIL for much of its work
+            for sheet in _sheets(paths, sprites, jobs, progress, stored):
+                key = sheet_key(sheet, f"WEBP q{WEBP_QUALITY} m{WEBP_METHOD}") if cache is not None else None
+                webp = cache.get(key) if cache is not None and key is not None else None
+                if webp is not None:
+                    done: Future[bytes] = Future()
+                    done.set_result(webp)
+                    encoded.append(done)
+                    new_keys.append(None)
+                else:
+                    encoded.append(encoders.submit(_webp, sheet))
+                    new_keys.append(key)
+                if len(encoded) > 2 * workers:  # at most 2 sheets per encoder wait (3 MB each), however many
+                    encoded[-2 * workers - 1].result()
+        sprites.sheets = [_data_uri(future.result()) for future in encoded]
+        if cache is not None:
+            for key, future in zip(new_keys, encoded, strict=True):
+                if key is not None:
+                    cache.put(key, future.result())
+            cache.prune()
+    finally:
+        if cache is not None:
+            cache.close()
     sprites.missing.sort()
     return sprites
 
@@ -120,7 +146,11 @@ def _paste(sheet: Image.Image, cell: int, tile: Image.Image) -> None:
     sheet.paste(tile, (x, y))
 
 
-def _webp_uri(image: Image.Image) -> str:
+def _webp(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=4)
-    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    image.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+    return buffer.getvalue()
+
+
+def _data_uri(webp: bytes) -> str:
+    return "data:image/webp;base64," + base64.b64encode(webp).decode("ascii")

@@ -9,6 +9,7 @@ import html
 import io
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,11 @@ from PIL import Image
 from dataset_audit.config import build_config
 from dataset_audit.dataset import load_table
 from dataset_audit.pipeline import run_audit
+from dataset_audit.report import sprite_cache
+from dataset_audit.report import sprites as sprites_module
 from dataset_audit.report.explorer import choose_rows, interleave_splits
 from dataset_audit.report.html import plotly_safe, render_html
-from dataset_audit.report.sprites import TILE_SIDE, make_sprites
+from dataset_audit.report.sprites import TILE_SIDE, TILES_PER_SHEET, make_sprites
 
 PHISH = '<a href="https://example.com/phish">click</a>'
 
@@ -141,3 +144,44 @@ def test_sprite_sheets_hold_one_tile_per_path_and_note_unreadable_ones(tmp_path)
     assert sprites.missing == [3, 4]
     sheet = Image.open(io.BytesIO(base64.b64decode(sprites.sheets[0].split(",", 1)[1])))
     assert sheet.format == "WEBP" and sheet.size == (sprites.per_line * TILE_SIDE, TILE_SIDE)
+
+
+def test_sprite_cache_serves_unchanged_sheets_and_encodes_changed_or_damaged_ones(tmp_path, monkeypatch):
+    paths: list[Path | None] = []
+    for i in range(TILES_PER_SHEET + 3):  # two sheets
+        random_rgb(i, (8, 8)).save(tmp_path / f"{i}.png")
+        paths.append(tmp_path / f"{i}.png")
+    encoded: list[int] = []
+    encode = sprites_module._webp
+    monkeypatch.setattr(sprites_module, "_webp", lambda sheet: encoded.append(1) or encode(sheet))
+    cache = tmp_path / "cache"
+    first = make_sprites(paths, cache_dir=cache)
+    assert len(encoded) == 2
+    again = make_sprites(paths, cache_dir=cache)
+    assert len(encoded) == 2 and again.sheets == first.sheets  # both read back, same bytes
+
+    random_rgb(999, (8, 8)).save(paths[-1])  # one tile of the second sheet changes
+    changed = make_sprites(paths, cache_dir=cache)
+    assert len(encoded) == 3
+    assert changed.sheets[0] == first.sheets[0] and changed.sheets[1] != first.sheets[1]
+
+    with sqlite3.connect(cache / sprite_cache.FILE_NAME) as db:  # a foreign value in a shared folder is a miss
+        db.execute("UPDATE sheets SET webp = ?", (b"<script>alert(1)</script>",))
+    repaired = make_sprites(paths, cache_dir=cache)
+    assert len(encoded) == 5 and repaired.sheets == changed.sheets
+    assert make_sprites(paths).sheets == changed.sheets  # no cache folder: encoded, the same
+    assert len(encoded) == 7
+
+
+def test_sprite_cache_keeps_the_most_recently_used_sheets(tmp_path):
+    store = sprite_cache.SpriteCache(tmp_path)
+    webp = b"RIFF\0\0\0\0WEBPdata"
+    for key in "abcd":  # stored one second apart
+        store.put(key, webp)
+        store._now += 1
+    store.close()
+    later = sprite_cache.SpriteCache(tmp_path)
+    later._now += 10
+    assert later.get("a") == webp  # used again: now the newest
+    later.prune(keep=2)
+    assert [key for key in "abcd" if later.get(key) is not None] == ["a", "d"]
