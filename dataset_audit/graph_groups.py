@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 
 def connected_groups(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Component id per node (0..n-1) of the undirected graph with the given edges; singletons get their own id."""
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    from scipy.sparse import coo_matrix  # imported where used: a warm run needs no scipy
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return labels.astype(np.int64)

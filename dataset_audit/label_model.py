@@ -21,9 +21,6 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.model_selection import StratifiedKFold
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 HOG_BINS, HOG_WINDOW, HOG_STRIDE = 8, 4, 2
@@ -89,6 +86,8 @@ def embedding_features(vectors: np.ndarray, seed: int) -> np.ndarray:
         return vectors
     rng = np.random.default_rng(seed)
     fit_rows = rng.choice(len(vectors), size=min(len(vectors), PCA_FIT_MAX), replace=False)
+    from sklearn.decomposition import PCA  # imported where used: a warm run, every section cached, needs none
+
     pca = PCA(n_components=min(EMBEDDING_DIMS, len(fit_rows)), svd_solver="randomized", random_state=seed)
     pca.fit(vectors[fit_rows])
     return pca.transform(vectors).astype(np.float32)
@@ -114,6 +113,9 @@ def out_of_fold_probabilities(features: np.ndarray | FeatureSource, classes: np.
     (it never changes the predicted class)."""
     m = int(classes.max()) + 1
     scores = np.full((len(classes), m), -np.inf)
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.model_selection import StratifiedKFold
+
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     rows_of: FeatureSource = features if callable(features) else features.__getitem__
     lazy = callable(features)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import median_abs_deviation
+
+NORMAL_MAD = 0.6744897501960817  # the standard normal's 75th percentile: its MAD
 
 
 def median_and_sigma(values: np.ndarray) -> tuple[float, float]:
@@ -13,7 +14,9 @@ def median_and_sigma(values: np.ndarray) -> tuple[float, float]:
     finite = finite[np.isfinite(finite)]
     if finite.size == 0:
         return float("nan"), 0.0
-    return float(np.median(finite)), float(median_abs_deviation(finite, scale="normal"))
+    median = float(np.median(finite))
+    # scipy.stats.median_abs_deviation(scale="normal") is this (MAD / Phi^-1(3/4)); importing scipy.stats took 0.7 s.
+    return median, float(np.median(np.abs(finite - median)) / NORMAL_MAD)
 
 
 def robust_z(values: np.ndarray, min_sigma: float = 1e-9) -> np.ndarray:

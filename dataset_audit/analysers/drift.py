@@ -23,11 +23,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import wasserstein_distance
-from sklearn.decomposition import PCA
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from ..charts import histogram_trace
@@ -158,12 +153,16 @@ def _compare(variable: Variable, side_a: np.ndarray, side_b: np.ndarray, data: A
             return None
         distance, p_value = ks_statistic_permutations(a, b, permutations, rng)
         spread = float(np.std(np.r_[a, b]))
+        from scipy.stats import wasserstein_distance  # imported where used: a warm run needs no scipy.stats
+
         wasserstein = float(wasserstein_distance(a, b)) / spread if spread > 0 else 0.0
     drifted = distance >= data.settings.min_distance and p_value <= data.settings.alpha
     return Comparison(variable, distance, p_value, wasserstein, drifted)
 
 
 def _domain_features(data: AuditInput, rows: np.ndarray) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
     assert data.features is not None
     columns = [p.values if not p.categorical else category_codes(p.values, MAX_CATEGORIES)[0].astype(np.float64)
                for p in image_properties(data, rows)]
@@ -182,6 +181,10 @@ def domain_classifier_auc(data: AuditInput, reference: np.ndarray, other: np.nda
                           rng: np.random.Generator) -> tuple[float, np.ndarray, np.ndarray] | None:
     """Out-of-fold AUC of telling `other` rows from `reference` rows; also the rows used and, per row, the
     out-of-fold probability of belonging to `other`."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     half = data.settings.max_rows // 2
     reference, other = _cap(reference, half, rng), _cap(other, half, rng)
     folds = min(data.settings.folds, len(reference), len(other))

@@ -26,9 +26,6 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
-from sklearn.neighbors import NearestNeighbors
 
 from ..dataset import class_groups
 from ..lanes import thread_budget
@@ -62,6 +59,8 @@ def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float =
     centre = sample.mean(axis=0)
     scale = sample.std(axis=0) + scale_floor  # constant pixels do not blow up
     components = max(1, min(dims, len(fit_rows) - 1, flat.shape[1]))
+    from sklearn.decomposition import PCA
+
     pca = PCA(n_components=components, svd_solver="randomized", random_state=seed)
     with warnings.catch_warnings():  # no variance at all (one image n times): run() skips, quietly
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -77,6 +76,8 @@ def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float =
 def neighbours(vectors: np.ndarray, queries: np.ndarray, k: int, jobs: int) -> tuple[np.ndarray, np.ndarray]:
     """k nearest neighbours (positions into vectors, distances) of vectors[queries], the query itself left out."""
     k = min(k, len(vectors) - 1)
+    from sklearn.neighbors import NearestNeighbors
+
     search = NearestNeighbors(n_neighbors=k + 1, algorithm="brute", n_jobs=jobs).fit(vectors)
     distances, indices = search.kneighbors(vectors[queries])
     # Drop the query itself; with exact duplicates it need not come first, so remove it by identity.
@@ -286,6 +287,8 @@ def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
                              n_iter=iterations - OPEN_TSNE_SAVING - OPEN_TSNE_EXAGGERATION,
                              negative_gradient_method="bh", n_jobs=jobs, random_state=seed).fit(points)
         return np.asarray(embedding), "openTSNE"
+    from sklearn.manifold import TSNE
+
     tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, learning_rate=max(len(points) / 12.0, 50.0),
                 angle=0.6, max_iter=iterations, random_state=seed, n_jobs=jobs)
     return tsne.fit_transform(points), "scikit-learn"

@@ -11,16 +11,17 @@ Scores are balanced accuracy adjusted for chance (scikit-learn's `adjusted=True`
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.tree import DecisionTreeClassifier
 
 from ..model import Analyser, AuditInput, Chart, Finding, Section, TableBlock
 from ..settings import Setting
 from ._tabular import LETTER_DIGIT, TOKEN, ColumnProfile
+
+if TYPE_CHECKING:
+    from sklearn import model_selection
 
 NAME = "target_leakage"
 SETTINGS = (
@@ -41,7 +42,15 @@ SUBSTRING_MAX_CLASSES = 50
 
 def adjusted_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Balanced accuracy rescaled so chance is 0 and perfect is 1 (negative values clipped to 0)."""
-    return max(0.0, float(balanced_accuracy_score(y_true, y_pred, adjusted=True)))
+    return max(0.0, _balanced_accuracy(y_true, y_pred, adjusted=True))
+
+
+def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray, adjusted: bool = False) -> float:
+    from sklearn.metrics import (
+        balanced_accuracy_score,  # imported where used: a warm run needs no scikit-learn
+    )
+
+    return float(balanced_accuracy_score(y_true, y_pred, adjusted=adjusted))
 
 
 def _normal(text: str) -> str:
@@ -170,7 +179,9 @@ def _score_column(profile: ColumnProfile, series: pd.Series, sample: np.ndarray,
     return [r for r in results if r is not None]
 
 
-def _folds(folds: int, seed: int) -> StratifiedKFold:
+def _folds(folds: int, seed: int) -> model_selection.StratifiedKFold:
+    from sklearn.model_selection import StratifiedKFold
+
     return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
@@ -181,6 +192,9 @@ def _tree_score(x: np.ndarray, y: np.ndarray, folds: int, seed: int, column: str
     # Missing values become their own bin below every real value.
     filled = np.where(finite, x, np.nanmin(x[finite]) - 1.0).reshape(-1, 1)
     classes = len(np.unique(y))
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.tree import DecisionTreeClassifier
+
     tree = DecisionTreeClassifier(max_leaf_nodes=int(min(256, max(8, 2 * classes))), min_samples_leaf=2,
                                   random_state=seed)
     predicted = cross_val_predict(tree, filled, y, cv=_folds(folds, seed))
@@ -206,7 +220,7 @@ def _lookup_score(values: np.ndarray, y: np.ndarray, folds: int, seed: int, colu
 
 def _entry(column: str, feature: str, y: np.ndarray, predicted: np.ndarray) -> dict:
     return {"column": column, "feature": feature, "score": adjusted_score(y, predicted),
-            "balanced_accuracy": float(balanced_accuracy_score(y, predicted))}
+            "balanced_accuracy": _balanced_accuracy(y, predicted)}
 
 
 def _leaky_finding(entry: dict, rows: int, folds: int) -> Finding:
@@ -255,7 +269,7 @@ def _names_the_class(series: pd.Series, sample: np.ndarray, y: np.ndarray, class
     if (predicted == "\0none").mean() > 0.5:
         return None
     score = adjusted_score(y, predicted)
-    return {"score": score, "balanced_accuracy": float(balanced_accuracy_score(y, predicted)),
+    return {"score": score, "balanced_accuracy": _balanced_accuracy(y, predicted),
             "where": "folder" if in_folder >= 0.5 * len(values) else "name",
             "examples": [v for v, p, t in zip(values, predicted, y, strict=True) if p == t][:5]}
 
