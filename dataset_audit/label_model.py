@@ -17,7 +17,6 @@ With the user's own embeddings, the same model runs on those vectors (reduced by
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -95,7 +94,7 @@ def embedding_features(vectors: np.ndarray, seed: int) -> np.ndarray:
 
 FeatureSource = Callable[[np.ndarray], np.ndarray]  # positions (into classes) -> their feature rows
 FIT_MAX = 100_000  # rows a fold's model is fitted on when the features are computed on demand (large datasets)
-PREDICT_BLOCK = 20_000  # held-out rows scored at once on that path
+PREDICT_BLOCK = 20_000  # held-out rows scored at once
 
 
 def out_of_fold_probabilities(features: np.ndarray | FeatureSource, classes: np.ndarray, folds: int,
@@ -104,38 +103,131 @@ def out_of_fold_probabilities(features: np.ndarray | FeatureSource, classes: np.
 
     features: the (n, d) matrix, or a function giving the rows of it that are asked for. With a function (the
     caller's choice above ~125,000 images, where the whole matrix would cost 2.8 KB per image) each fold's model is
-    fitted on a seeded sample of at most FIT_MAX of its rows and the held-out rows are scored PREDICT_BLOCK at a
-    time, so memory stays bounded; with a matrix every row is used, as before.
+    fitted on a seeded sample of at most FIT_MAX of its rows (FIT_MAX / (folds - 1) from each fold's rows) and the
+    held-out rows are scored PREDICT_BLOCK at a time, so memory stays bounded; with a matrix every row is used.
 
     classes: (n,) class indices 0..m-1; every class needs at least `folds` members (the caller makes sure).
     LDA's own probabilities are far too sure (most rows 0 or 1 to float precision), which leaves the margins that
     rank suspected errors tied at -1; one temperature, fitted on the out-of-fold scores, restores an order
     (it never changes the predicted class)."""
-    m = int(classes.max()) + 1
-    scores = np.full((len(classes), m), -np.inf)
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    # Imported where used: a warm run, every section from the analysis cache, imports no scikit-learn.
     from sklearn.model_selection import StratifiedKFold
 
+    m = int(classes.max()) + 1
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    held_outs = [held for _, held in splitter.split(np.zeros(len(classes)), classes)]
+    part_of = np.empty(len(classes), dtype=np.int64)  # the fold that holds each row out
+    for part, held in enumerate(held_outs):
+        part_of[held] = part
     rows_of: FeatureSource = features if callable(features) else features.__getitem__
-    lazy = callable(features)
-    rng = np.random.default_rng(seed)
-    for fit_rows, held_out in splitter.split(np.zeros(len(classes)), classes):
-        if lazy and len(fit_rows) > FIT_MAX:
-            fit_rows = np.sort(rng.choice(fit_rows, size=FIT_MAX, replace=False))
-        model = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # collinear features (constant pixels) are expected here
-            model.fit(rows_of(fit_rows), classes[fit_rows])
-            step = PREDICT_BLOCK if lazy else max(len(held_out), 1)
-            for lo in range(0, len(held_out), step):
-                block = held_out[lo:lo + step]
-                decision = model.decision_function(rows_of(block))
-                if decision.ndim == 1:  # two classes: predict_proba is softmax([0, s])
-                    decision = np.column_stack([np.zeros_like(decision), decision])
-                scores[np.ix_(block, model.classes_)] = decision
+    fit = np.ones(len(classes), dtype=bool)
+    if callable(features):
+        rng = np.random.default_rng(seed)
+        per_part = -(-FIT_MAX // max(folds - 1, 1))
+        for held in held_outs:
+            if len(held) > per_part:
+                fit[held] = False
+                fit[rng.choice(held, size=per_part, replace=False)] = True
+    models = lda_fold_models(rows_of, classes, part_of, fit, folds, m)
+    scores = np.full((len(classes), m), -np.inf)
+    for held, (present, coef, intercept) in zip(held_outs, models, strict=True):
+        for lo in range(0, len(held), PREDICT_BLOCK):
+            block = held[lo:lo + PREDICT_BLOCK]
+            scores[np.ix_(block, present)] = rows_of(block) @ coef.T + intercept
     scores /= fitted_temperature(scores, classes, seed)
     return softmax_in_place(scores)
+
+
+def lda_fold_models(rows_of: FeatureSource, classes: np.ndarray, part_of: np.ndarray, fit: np.ndarray, folds: int,
+                    m: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each fold k: (classes present, coef, intercept) of scikit-learn's
+    LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto") fitted on the `fit` rows outside part k; its
+    decision function is features @ coef.T + intercept.
+
+    The same model, computed once for all folds: each (class, part) block's count, mean and scatter are computed
+    once, and each fold's per-class statistics are the sum of its parts' (Chan et al.'s pairwise update). Fitting
+    each fold separately recomputed every row's scatter in folds - 1 folds, three times (scikit-learn standardises,
+    then Ledoit-Wolf reads the data twice): with 5 folds, twelve d x d products
+    per row where this does one. The decision functions equal scikit-learn's up to float32 rounding (a test
+    compares them fold by fold).
+    Ledoit-Wolf's shrinkage is scikit-learn's (ledoit_wolf_shrinkage on the standardised class, as LDA's _cov
+    does): its two sums are the standardised covariance and the rows' squared norms, which need one pass over the
+    class's rows per fold (O(n x d)), not a product. Scatter products are float32 on centred data (scikit-learn
+    keeps float32 input too); the statistics are float64. Memory: a class's fit rows and 2 x folds d x d matrices."""
+    from scipy import linalg  # imported where used, like scikit-learn
+
+    counts = np.zeros((folds, m))
+    means: np.ndarray | None = None
+    pooled: np.ndarray | None = None  # per fold: sum over classes of count x that class's shrunk covariance
+    for label in range(m):
+        positions = np.flatnonzero((classes == label) & fit)
+        if len(positions) == 0:
+            continue
+        rows = np.asarray(rows_of(positions), dtype=np.float32)
+        parts = part_of[positions]
+        d = rows.shape[1]
+        if means is None or pooled is None:
+            means, pooled = np.zeros((folds, m, d)), np.zeros((folds, d, d))
+        blocks = []
+        for part in range(folds):
+            block = rows[parts == part]
+            centre = block.mean(axis=0, dtype=np.float64) if len(block) else np.zeros(d)
+            centred = block - centre.astype(np.float32)
+            blocks.append((len(block), centre, (centred.T @ centred).astype(np.float64)))
+        for fold in range(folds):
+            kept = [b for part, b in enumerate(blocks) if part != fold and b[0] > 0]
+            n = sum(b[0] for b in kept)
+            if n == 0:
+                continue
+            mean = sum(b[0] * b[1] for b in kept) / n
+            scatter = sum(b[2] + b[0] * np.outer(b[1] - mean, b[1] - mean) for b in kept)
+            covariance = scatter / n
+            scale = _standard_scale(np.diag(covariance).copy(), mean, n)
+            standard = covariance / np.outer(scale, scale)
+            norms = (((rows[parts != fold] - mean.astype(np.float32)) / scale.astype(np.float32)) ** 2).sum(
+                axis=1, dtype=np.float64)
+            shrinkage = _ledoit_wolf_shrinkage(standard, norms, n)
+            average = float(np.trace(standard)) / d
+            shrunk = (1.0 - shrinkage) * standard
+            shrunk.flat[::d + 1] += shrinkage * average
+            pooled[fold] += n * (shrunk * np.outer(scale, scale))
+            counts[fold, label] = n
+            means[fold, label] = mean
+    assert means is not None and pooled is not None, "no rows to fit"
+    models = []
+    for fold in range(folds):
+        present = np.flatnonzero(counts[fold] > 0)
+        total = counts[fold].sum()
+        priors = counts[fold, present] / total
+        centres = means[fold, present]
+        coef = linalg.lstsq(pooled[fold] / total, centres.T)[0].T
+        intercept = -0.5 * np.einsum("ij,ij->i", centres, coef) + np.log(priors)
+        models.append((present, coef, intercept))
+    return models
+
+
+def _standard_scale(variance: np.ndarray, mean: np.ndarray, n: int) -> np.ndarray:
+    """StandardScaler's scale_: the standard deviation, 1 for a constant feature (its test, _is_constant_feature)."""
+    eps = np.finfo(np.float64).eps
+    constant = variance <= n * eps * variance + (n * mean * eps) ** 2
+    return np.where(constant, 1.0, np.sqrt(np.maximum(variance, 0.0)))
+
+
+def _ledoit_wolf_shrinkage(standard: np.ndarray, norms: np.ndarray, n: int) -> float:
+    """scikit-learn's ledoit_wolf_shrinkage of n centred rows whose covariance is `standard` (X.T X / n) and whose
+    squared norms are `norms`: its delta_ is the sum of the squared covariance entries, its beta_ the sum of the
+    squared norms (every entry of X2.T X2 summed)."""
+    d = standard.shape[0]
+    if d == 1:
+        return 0.0
+    trace = np.diag(standard)
+    mu = float(trace.sum()) / d
+    delta_ = float(np.sum(standard * standard))
+    beta_ = float(norms @ norms)
+    beta = 1.0 / (d * n) * (beta_ / n - delta_)
+    delta = (delta_ - 2.0 * mu * float(trace.sum()) + d * mu ** 2) / d
+    beta = min(beta, delta)
+    return 0.0 if beta == 0 or delta <= 0 else beta / delta
 
 
 def softmax_in_place(scores: np.ndarray) -> np.ndarray:
