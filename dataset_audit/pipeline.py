@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from . import __version__, settings
 from .analysers import REGISTRY
 from .analysers._tabular import profile_table
+from .analysers.embedding import forget_neighbourhood
 from .analysis_cache import AnalysisCache, input_digest, section_key
 from .baseline import BASELINE_METRICS, BaselineOutcome
 from .config import Config
@@ -154,8 +155,11 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
     t0 = time.perf_counter()
     costly = sum(analysers[p].cost > 1 for p in pending)  # only these are worth a helper; the rest run here
     cores = resolve_jobs(config.jobs)
-    run_lanes(lambda task: run_analyser(analysers[pending[task]], inputs[pending[task]]), len(pending),
-              lane_count(cores, costly), finished, movable=costly, cores=cores)
+    try:
+        run_lanes(lambda task: run_analyser(analysers[pending[task]], inputs[pending[task]]), len(pending),
+                  lane_count(cores, costly), finished, movable=costly, cores=cores)
+    finally:
+        forget_neighbourhood()  # shared by the embedding and labels analysers; not kept past them
     timings["analyse"] = time.perf_counter() - t0
     sections = [s for s in found if s is not None]
     for analyser, section, took in zip(analysers, sections, seconds, strict=True):

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import time
 import warnings
+import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -88,6 +90,56 @@ def neighbours(vectors: np.ndarray, queries: np.ndarray, k: int, jobs: int) -> t
     return indices[keep].reshape(len(queries), k), distances[keep].reshape(len(queries), k)
 
 
+@dataclass
+class Neighbourhood:
+    """The image vectors of the decoded rows and the k nearest neighbours of the searched ones (queries): what the
+    embedding analyser maps and the labels analyser checks labels against."""
+
+    vectors: np.ndarray
+    kept_variance: float
+    space: str
+    queries: np.ndarray  # positions into vectors (all of them up to knn_max, else a seeded sample)
+    index: np.ndarray  # (len(queries), k) positions into vectors; k = 0 when not usable
+    distance: np.ndarray
+    usable: bool  # False when every vector is the same (one image n times: PCA keeps no variance, gives NaN)
+
+
+# The last neighbourhood computed in this process. The embedding and labels analysers ask for the same one; lanes
+# run the costliest analysers first and each lane takes the next task when it is free, so the two usually run one
+# after the other in one process, and the second gets the first's (at CIFAR-10 60k, 6 s of 1-thread work).
+# Held for the features it was computed from only (a weak reference); the pipeline forgets it after the analysers.
+_last: tuple[weakref.ref, tuple, np.ndarray, Neighbourhood] | None = None
+
+
+def neighbourhood(data: AuditInput, ok_rows: np.ndarray, dims: int, k: int, knn_max: int) -> Neighbourhood:
+    """Vectors of data's decoded rows (ok_rows) and the k nearest neighbours of every row, or of a seeded sample of
+    knn_max rows; computed once per process for the same features, rows and settings."""
+    global _last
+    assert data.features is not None
+    key = (dims, k, knn_max, data.config.seed, id(data.table.outputs.embeddings))
+    if _last is not None:
+        features_ref, last_key, last_rows, found = _last
+        if features_ref() is data.features and last_key == key and np.array_equal(last_rows, ok_rows):
+            return found
+    n = len(ok_rows)
+    vectors, kept_variance, space = vectors_for(data, ok_rows, dims)
+    rng = np.random.default_rng(data.config.seed)
+    queries = np.arange(n) if n <= knn_max else np.sort(rng.choice(n, size=knn_max, replace=False))
+    usable = bool(np.isfinite(kept_variance) and np.isfinite(vectors).all() and np.ptp(vectors, axis=0).any())
+    if usable:
+        index, distance = neighbours(vectors, queries, k, thread_budget(data.config.jobs))
+    else:
+        index, distance = np.zeros((len(queries), 0), dtype=np.int64), np.zeros((len(queries), 0))
+    found = Neighbourhood(vectors, kept_variance, space, queries, index, distance, usable)
+    _last = (weakref.ref(data.features), key, ok_rows.copy(), found)
+    return found
+
+
+def forget_neighbourhood() -> None:
+    global _last
+    _last = None
+
+
 def vectors_for(data: AuditInput, ok_rows: np.ndarray, dims: int) -> tuple[np.ndarray, float, str]:
     """PCA vectors of the decoded rows: the user's --embeddings when given, else the thumbnails; and their name."""
     user = data.table.outputs.embeddings
@@ -136,11 +188,12 @@ def run(data: AuditInput) -> Section:
     k = min(data.settings.k, n - 1)
     knn_max = data.settings.knn_max
     z_cut = data.settings.outlier_z
-    jobs = thread_budget(config.jobs)
+    shared = neighbourhood(data, ok_rows, dims, k, knn_max)
+    vectors, kept_variance, space = shared.vectors, shared.kept_variance, shared.space
     rng = np.random.default_rng(config.seed)
-
-    vectors, kept_variance, space = vectors_for(data, ok_rows, dims)
-    if not np.isfinite(kept_variance) or not np.isfinite(vectors).all() or not np.ptp(vectors, axis=0).any():
+    if len(shared.queries) < n:  # the draw that picked the searched rows: the map's sample is drawn after it
+        rng.choice(n, size=knn_max, replace=False)
+    if not shared.usable:
         # Every vector is the same (one image listed n times): PCA has no variance to keep, and t-SNE on NaN
         # coordinates crashes the process rather than raising.
         section.skipped = "every decoded image has the same vector: there is nothing to map or compare"
@@ -152,11 +205,11 @@ def run(data: AuditInput) -> Section:
     labels = (np.array([labels_all[r] for r in ok_rows], dtype=object) if labels_all is not None
               else np.full(n, "", dtype=object))
 
-    queries = np.arange(n) if n <= knn_max else np.sort(rng.choice(n, size=knn_max, replace=False))
+    queries = shared.queries
     if len(queries) < n:
         section.notes.append(f"Neighbours searched for a seeded sample of {len(queries):,} of {n:,} images "
                              f"(embedding.knn_max); global outliers cover that sample.")
-    neighbour_index, neighbour_distance = neighbours(vectors, queries, k, jobs)
+    neighbour_index, neighbour_distance = shared.index, shared.distance
 
     outlier_rows = _outliers(section, data, ok_rows, labels, vectors, queries, neighbour_distance, z_cut,
                              labels_all is not None)

@@ -26,7 +26,6 @@ import numpy as np
 
 from ..confident_learning import ConfidentLearning, find_label_issues, ranked_disagreements
 from ..label_model import FIT_MAX, embedding_features, out_of_fold_probabilities, thumbnail_features_of
-from ..lanes import thread_budget
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, resolve
 from ..text import count as plural_count
@@ -321,11 +320,10 @@ def _knn_check(section: Section, data: AuditInput, labels: np.ndarray) -> None:
     space_settings = resolve(embedding.ANALYSER.settings, config.analysers.get(embedding.NAME, {}), embedding.NAME)
     dims, knn_max = space_settings.dims, space_settings.knn_max
     k = min(space_settings.k, n - 1)
-    jobs = thread_budget(config.jobs)
-    rng = np.random.default_rng(config.seed)
-    vectors, _, space = embedding.vectors_for(data, ok_rows, dims)
-    queries = np.arange(n) if n <= knn_max else np.sort(rng.choice(n, size=knn_max, replace=False))
-    neighbour_index, _ = embedding.neighbours(vectors, queries, k, jobs)
+    shared = embedding.neighbourhood(data, ok_rows, dims, k, knn_max)  # the embedding analyser's, when it ran here
+    if not shared.usable:  # every image the same: no neighbours to compare (the embedding section says so)
+        return
+    space, queries, neighbour_index = shared.space, shared.queries, shared.index
     own = labels[ok_rows]
     other_share = data.settings.knn_other_share
     own_share = data.settings.knn_own_share

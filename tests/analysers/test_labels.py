@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dataset_audit.analysers import embedding
 from dataset_audit.analysers import labels as labels_analyser
 from dataset_audit.confident_learning import (
     confident_joint,
@@ -274,6 +275,30 @@ def test_knn_check_finds_a_look_alike_under_another_label():
     assert 3 in finding.rows
     assert finding.detail["neighbour_label"][finding.rows.index(3)] == "stripes"
     assert section.metrics["labels.knn_disagreement_count"] >= 1
+
+
+def test_labels_and_embedding_share_one_neighbour_search_per_features(monkeypatch):
+    """Run one after the other in one process (as a lane does), the two analysers search neighbours once, and the
+    labels analyser finds what it finds alone; other features (another audit in a notebook) search again."""
+    thumbs, labels, _ = dataset(seed=0)
+    labels = list(labels)
+    labels[3] = "disc"
+    searches: list[int] = []
+    search = embedding.neighbours
+    monkeypatch.setattr(embedding, "neighbours", lambda *a: searches.append(1) or search(*a))
+    embedding.forget_neighbourhood()
+    alone = run_analyser(labels_analyser.ANALYSER, make_input(thumbs, labels))
+    assert len(searches) == 1
+    embedding.forget_neighbourhood()
+    data = make_input(thumbs, labels)
+    mapped = run_analyser(embedding.ANALYSER, data)
+    after = run_analyser(labels_analyser.ANALYSER, data)
+    assert len(searches) == 2 and not mapped.skipped
+    assert after.metrics == alone.metrics
+    assert [f.rows for f in after.findings] == [f.rows for f in alone.findings]
+    run_analyser(labels_analyser.ANALYSER, make_input(thumbs, labels))  # new features: a new search
+    assert len(searches) == 3
+    embedding.forget_neighbourhood()
 
 
 # ---------------------------------------------------------------------------- confident learning
