@@ -2,13 +2,13 @@
 
 A sheet is stored under a digest of its pixels and the encoder settings, so the key is exactly what the encoder
 would see: any change to any tile (a new image, another row order, a different cap) is another key. The value is
-the WebP file. Filling a sheet (pasting 1,024 stored tiles) costs little; encoding it cost 9.3 s of a warm
-CIFAR-10 60k run's 28 s (py-spy), which is what this saves.
+the WebP file. Filling a sheet (pasting 1,024 stored tiles) costs little; encoding them was the largest part of a
+warm CIFAR-10 60k run (py-spy), which is what this saves.
 
 Like the other caches the file may sit in a shared folder, so it holds data only: a value that is not a WebP file
 is a miss, and the sheet is encoded again. It never stops a run: a file that cannot be opened or written means
-encoding every sheet. Size: at most KEEP_SHEETS sheets (about 200 KB each at 1,024 CIFAR-sized tiles), the least
-recently used ones are deleted first.
+encoding every sheet. Size: at most KEEP_SHEETS sheets (a sheet holds 1,024 tiles, so a 100,000-row explorer has
+98); the least recently used ones are deleted first.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 FILE_NAME = "sprite-cache.sqlite"
-KEEP_SHEETS = 500  # five 100,000-row explorers, about 100 MB
+KEEP_SHEETS = 500  # five 100,000-row explorers
 
 
 def sheet_key(sheet: Image.Image, settings: str) -> str:
