@@ -54,6 +54,21 @@ def test_every_result_once_here_and_helpers_do_work(tmp_path) -> None:
 
 
 @linux_only
+def test_the_first_and_costliest_task_always_runs_here() -> None:
+    """Not a race between lanes: the caller's process takes task 0 before any helper starts (at 1M images the
+    duplicate search in a helper cost 1.2 GB more of all processes' memory)."""
+    parent = os.getpid()
+
+    def work(index: int) -> int:
+        time.sleep(0.3 if index == 0 else 0.01)
+        return os.getpid()
+
+    for _ in range(3):
+        got = collect(work, 6, 3)
+        assert got[0][0] == parent
+
+
+@linux_only
 def test_a_helper_killed_mid_task_loses_nothing() -> None:
     parent = os.getpid()
 
