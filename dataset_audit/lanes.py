@@ -84,8 +84,8 @@ def run_lanes(work: Callable[[int], Any], tasks: int, lanes: int,
     # This process takes the first (costliest) task before any helper exists, so which lane runs what does not
     # depend on a race. It matters for memory: a helper's writes to pages it shares with this process (Python
     # objects' reference counts, new arrays) are its own copies. At 1,000,000 images, make bench-1m peaked at
-    # 3,688 MB with the duplicate search here and at 4,932 MB in a run where a helper had won it (a per-process
-    # log of a rerun showed the helper holding it; labels ran here).
+    # 4,932 MB in a run where a helper had won the duplicate search (a per-process log of a rerun showed the helper
+    # holding it while labels ran here), and at 3,891 MB with it here.
     counter = context.Value("i", 0)
     first = _claim(counter, tasks)
     threads = max(1, (cores or os.cpu_count() or 1) // lanes)

@@ -106,7 +106,7 @@ class Neighbourhood:
 
 # The last neighbourhood computed in this process. The embedding and labels analysers ask for the same one; lanes
 # run the costliest analysers first and each lane takes the next task when it is free, so the two usually run one
-# after the other in one process, and the second gets the first's (at CIFAR-10 60k, 6 s of 1-thread work).
+# after the other in one process, and the second gets the first's instead of searching again.
 # Held for the features it was computed from only (a weak reference); the pipeline forgets it after the analysers.
 _last: tuple[weakref.ref, tuple, np.ndarray, Neighbourhood] | None = None
 

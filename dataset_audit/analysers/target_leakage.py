@@ -46,9 +46,8 @@ def adjusted_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray, adjusted: bool = False) -> float:
-    from sklearn.metrics import (
-        balanced_accuracy_score,  # imported where used: a warm run needs no scikit-learn
-    )
+    # Imported where used: a warm run, every section from the analysis cache, imports no scikit-learn.
+    from sklearn.metrics import balanced_accuracy_score
 
     return float(balanced_accuracy_score(y_true, y_pred, adjusted=adjusted))
 

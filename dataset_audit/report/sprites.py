@@ -92,8 +92,10 @@ def make_sprites(paths: list[Path | None], jobs: int = 1, progress: Callable[[in
     try:
         with ThreadPoolExecutor(workers) as encoders:  # the encoder releases the GIL for much of its work
             for sheet in _sheets(paths, sprites, jobs, progress, stored):
-                key = sheet_key(sheet, f"WEBP q{WEBP_QUALITY} m{WEBP_METHOD}") if cache is not None else None
-                webp = cache.get(key) if cache is not None and key is not None else None
+                key = webp = None
+                if cache is not None:
+                    key = sheet_key(sheet, f"WEBP q{WEBP_QUALITY} m{WEBP_METHOD}")
+                    webp = cache.get(key)
                 if webp is not None:
                     done: Future[bytes] = Future()
                     done.set_result(webp)
