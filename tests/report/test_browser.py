@@ -265,6 +265,7 @@ def test_above_the_row_cap_a_finding_says_which_of_its_rows_the_page_does_not_li
     assert "30 of 80 rows" in view.page.inner_text("#explorer .caption")
     group = view.page.locator("#section-duplicates details[data-finding]").first
     group.locator("summary").click()
+    group.get_by_text("more rows not in this page").wait_for()  # the montage is drawn when the finding opens
     text = group.inner_text()
     assert "30 more rows not in this page (it lists at most 30 rows): findings.json lists them all" in text
     assert view.console == []
