@@ -45,6 +45,10 @@ HOVER_CHARS = 40
 SKLEARN_EXAGGERATION = 250  # scikit-learn's fixed early-exaggeration length
 OPEN_TSNE_EXAGGERATION = 125  # openTSNE's, shortened: as trustworthy on CIFAR-10 and MNIST (bench/TSNE.md)
 OPEN_TSNE_SAVING = 100  # openTSNE stops this many iterations before scikit-learn: 125 + 125 for the default 350
+# Up to this many points openTSNE finds the perplexity neighbours by exact search (scikit-learn's, one distance
+# block of at most 5,000^2 x 8 bytes = 200 MB) instead of building an Annoy index, which costs more than it saves
+# at that size (the commit that added this gives the timings).
+OPEN_TSNE_EXACT_MAX = 5_000
 
 
 def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float = 1.0,
@@ -338,7 +342,8 @@ def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
         embedding = OpenTSNE(n_components=2, perplexity=perplexity, initialization="pca",
                              early_exaggeration_iter=OPEN_TSNE_EXAGGERATION,
                              n_iter=iterations - OPEN_TSNE_SAVING - OPEN_TSNE_EXAGGERATION,
-                             negative_gradient_method="bh", n_jobs=jobs, random_state=seed).fit(points)
+                             negative_gradient_method="bh", n_jobs=jobs, random_state=seed,
+                             neighbors="exact" if len(points) <= OPEN_TSNE_EXACT_MAX else "auto").fit(points)
         return np.asarray(embedding), "openTSNE"
     from sklearn.manifold import TSNE
 
