@@ -3,7 +3,7 @@
 This process (the client) sends the images to decode as tasks of CHUNK items and gathers each task's compact
 results (per image a record and a 16x16 thumbnail, about 1 KB) as it completes, in the order `process_map` would
 give: the scan cache, the progress bar and everything after the scan stay here, and workers never write anything.
-Workers run the same `_scan_item` as local worker processes, so they need this package at the same version
+Workers run the same `_scan_chunk` as local worker processes, so they need this package at the same version
 (checked on connecting) and must read the same paths: a shared filesystem mounted at the same place, or URLs.
 
 Per-image time limit: not enforced on Dask workers. Tasks run in worker threads, and --image-timeout is a SIGALRM

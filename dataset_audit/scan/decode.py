@@ -10,7 +10,7 @@ import hashlib
 import io
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -82,14 +82,25 @@ _BIT_WEIGHTS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
 
 def phash_bits(gray32: np.ndarray) -> np.ndarray:
     """The 64 pHash bits of a 32x32 luma array: low 8x8 DCT coefficients above their median."""
-    low = (_DCT @ gray32.astype(np.float64) @ _DCT.T).ravel()
-    middle = np.sort(low)[low.size // 2 - 1: low.size // 2 + 1]  # np.median's two middle values, without its overhead
-    return low > (middle[0] + middle[1]) / 2
+    return phash_bits_many(gray32[None])[0]
+
+
+def phash_bits_many(gray32: np.ndarray) -> np.ndarray:
+    """(n, 64) pHash bits of n 32x32 luma arrays ((n, 32, 32)), one matrix product for all of them."""
+    low = (_DCT @ gray32.astype(np.float64) @ _DCT.T).reshape(len(gray32), -1)
+    half = low.shape[1] // 2
+    middle = np.sort(low, axis=1)[:, half - 1: half + 1]  # np.median's two middle values, without its overhead
+    return low > (middle[:, :1] + middle[:, 1:]) / 2
 
 
 def bits_to_int64(bits: np.ndarray) -> int:
     value = int((bits.astype(np.uint64) * _BIT_WEIGHTS).sum(dtype=np.uint64))
     return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def bits_to_int64_many(bits: np.ndarray) -> list[int]:
+    """bits_to_int64 of each row of an (n, 64) bit array."""
+    return (bits.astype(np.uint64) * _BIT_WEIGHTS).sum(axis=1, dtype=np.uint64).view(np.int64).tolist()
 
 
 def _digest64(data: bytes | memoryview) -> int:
@@ -151,6 +162,25 @@ def scan_one(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[
 def scan_with_tile(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple[dict[str, Any], bytes, bytes]:
     """scan_one plus the image's display tile: JPEG bytes of the image shrunk to fit TILE_SIDE (empty when not
     decodable), so the report shows every row without opening its image again."""
+    return scan_many([path], limits)[0]
+
+
+def scan_many(paths: Sequence[str | None],
+              limits: ScanLimits = ScanLimits()) -> list[tuple[dict[str, Any], bytes, bytes]]:
+    """scan_with_tile of each path. Small images (at most BATCH_PIXELS) have their statistics and pHash computed
+    together once all are decoded, one numpy call per statistic for each group of the same size: for a 32x32
+    image numpy's cost per call is most of its statistics' time. The values are those of one image at a time."""
+    batch = _Batch()
+    out = [_scan_one(path, limits, batch) for path in paths]
+    for position in batch.finish():  # statistics that could not be computed: unreadable, as for one image
+        record = out[position][0]
+        record.update(status="unreadable", error_kind="decode_error",
+                      error="the image's statistics could not be computed")
+        out[position] = (record, b"", b"")
+    return out
+
+
+def _scan_one(path: str | None, limits: ScanLimits, batch: _Batch) -> tuple[dict[str, Any], bytes, bytes]:
     record = _blank_record()
     if not path:
         record.update(status="missing", error_kind="empty_path", error="the path cell is empty")
@@ -166,7 +196,7 @@ def scan_with_tile(path: str | None, limits: ScanLimits = ScanLimits()) -> tuple
             if not data:
                 record.update(status="unreadable", error_kind="empty_file", error="file is empty (0 bytes)")
                 return record, b"", b""
-            thumb, tile = _decode_into(record, data, path)
+            thumb, tile = _decode_into(record, data, path, batch)
             return record, thumb, tile
     except ReadRefused as exc:
         record.update(status=exc.status, error_kind=exc.kind, error=str(exc))
@@ -234,7 +264,7 @@ def load_preview(path: str, side: int, limits: ScanLimits = ScanLimits()) -> Ima
         return None
 
 
-def _decode_into(record: dict[str, Any], data: bytes, path: str) -> tuple[bytes, bytes]:
+def _decode_into(record: dict[str, Any], data: bytes, path: str, batch: _Batch) -> tuple[bytes, bytes]:
     expected = EXTENSION_FORMATS.get(os.path.splitext(path)[1].lower())
     with open_image(data, expected) as image:
         record["format"] = image.format or ""
@@ -273,11 +303,9 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str) -> tuple[bytes,
         work_size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
         rgb = rgb.resize(work_size, Image.Resampling.BILINEAR, reducing_gap=2.0)  # a new small image, no full copy
         pixels = np.asarray(rgb)
-    _measure(record, pixels, single_channel)
-    gray = rgb.convert("L")
-    record["phash"] = bits_to_int64(phash_bits(np.asarray(gray.resize((PHASH_SIZE, PHASH_SIZE),
-                                                                         Image.Resampling.LANCZOS))))
+    gray32 = np.asarray(rgb.convert("L").resize((PHASH_SIZE, PHASH_SIZE), Image.Resampling.LANCZOS))
     record["status"] = "ok"
+    batch.add(record, pixels, single_channel, gray32)
     return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes(), _tile(rgb)
 
 
@@ -305,42 +333,97 @@ def _pixel_hash(rgb: Image.Image, pixels: np.ndarray | None) -> int:
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 _PERCENTILES = np.array([0.01, 0.05, 0.99])
+BATCH_PIXELS = 64 * 64  # images up to this size are measured together (scan_many); larger ones one at a time
+
+
+class _Batch:
+    """Decoded images waiting for their statistics and pHash (scan_many): small ones are kept (at most 12 KB of
+    pixels each, for the files of one worker task), larger ones are measured at once."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[int, dict[str, Any], np.ndarray, bool, np.ndarray]] = []
+        self.added = 0
+
+    def add(self, record: dict[str, Any], pixels: np.ndarray, single_channel: bool, gray32: np.ndarray) -> None:
+        position, self.added = self.added, self.added + 1
+        if pixels.shape[0] * pixels.shape[1] <= BATCH_PIXELS:
+            self.waiting.append((position, record, pixels, single_channel, gray32))
+        else:
+            _measure_into([record], pixels[None], np.array([single_channel]), gray32[None])
+
+    def finish(self) -> list[int]:
+        """Measure what waits, one group per image size; the positions (in add order) of the images whose
+        statistics failed (none expected: they are arithmetic on a decoded array)."""
+        groups: dict[tuple[int, ...], list[tuple[int, dict[str, Any], np.ndarray, bool, np.ndarray]]] = {}
+        for item in self.waiting:
+            groups.setdefault(item[2].shape, []).append(item)
+        self.waiting = []
+        failed = []
+        for group in groups.values():
+            try:
+                _measure_into([item[1] for item in group], np.stack([item[2] for item in group]),
+                              np.array([item[3] for item in group]), np.stack([item[4] for item in group]))
+            except Exception:  # noqa: BLE001 - never a crash: each image's row says what failed
+                failed.extend(item[0] for item in group)
+        return failed
+
+
+def _measure_into(records: list[dict[str, Any]], pixels: np.ndarray, single_channel: np.ndarray,
+                  gray32: np.ndarray) -> None:
+    """Statistics (measure_many) and pHash of n same-size images into their records."""
+    for record, hashed, *values in zip(records, bits_to_int64_many(phash_bits_many(gray32)),
+                                       *measure_many(pixels, single_channel).values(), strict=True):
+        record.update(zip(MEASURED, values, strict=True))
+        record["phash"] = hashed
+
+
+MEASURED = ("mean_r", "mean_g", "mean_b", "std_r", "std_g", "std_b", "brightness", "contrast", "sharpness",
+            "entropy", "luma_p01", "luma_p05", "luma_p99", "colourfulness")
 
 
 def _measure(record: dict[str, Any], pixels: np.ndarray, single_channel: bool) -> None:
-    """Colour, luma, sharpness and entropy statistics of an (height, width, 3) uint8 array."""
-    # Matrix products and elementwise ops only: on CIFAR-sized images numpy's axis reductions (sum(axis=0),
-    # max(axis=2)) cost more than all the arithmetic, so sums are dot products with a vector of ones.
-    height, width = pixels.shape[:2]
-    flat = pixels.reshape(-1, 3).astype(np.float64)
-    count = flat.shape[0]
-    ones = np.ones(count)
-    means = ones @ flat / count
-    stds = np.sqrt(np.maximum(ones @ (flat * flat) / count - means * means, 0.0))
-    record.update(mean_r=float(means[0]), mean_g=float(means[1]), mean_b=float(means[2]),
-                  std_r=float(stds[0]), std_g=float(stds[1]), std_b=float(stds[2]))
-    luma_flat = flat @ _LUMA
-    luma_mean = float(_LUMA @ means)
-    record["brightness"] = luma_mean
-    record["contrast"] = float(np.sqrt(max(float(luma_flat @ luma_flat) / count - luma_mean * luma_mean, 0.0)))
+    """Colour, luma, sharpness and entropy statistics of an (height, width, 3) uint8 array, into the record."""
+    record.update({name: values[0] for name, values in measure_many(pixels[None], np.array([single_channel])).items()})
+
+
+def measure_many(pixels: np.ndarray, single_channel: np.ndarray) -> dict[str, list[float]]:
+    """Colour, luma, sharpness and entropy statistics of n same-size images ((n, height, width, 3) uint8; which
+    had one channel), as lists of n floats per name in MEASURED."""
+    # Sums along each image's own axes (and elementwise ops), no matrix products: a product's summation order may
+    # depend on how many images are stacked, and an image's values must not depend on the others measured with it.
+    n, height, width = pixels.shape[:3]
+    flat = pixels.reshape(n, -1, 3).astype(np.float64)
+    count = flat.shape[1]
+    means = flat.sum(axis=1) / count  # (n, 3)
+    stds = np.sqrt(np.maximum((flat * flat).sum(axis=1) / count - means * means, 0.0))
+    luma_flat = flat[..., 0] * _LUMA[0] + flat[..., 1] * _LUMA[1] + flat[..., 2] * _LUMA[2]  # (n, count)
+    luma_mean = means[:, 0] * _LUMA[0] + means[:, 1] * _LUMA[1] + means[:, 2] * _LUMA[2]
+    contrast = np.sqrt(np.maximum((luma_flat * luma_flat).sum(axis=1) / count - luma_mean * luma_mean, 0.0))
     if height >= 3 and width >= 3:
-        luma = luma_flat.reshape(height, width)
-        laplacian = (luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:]
-                     - 4 * luma[1:-1, 1:-1]).ravel()
-        laplacian_mean = laplacian.sum() / laplacian.size
-        record["sharpness"] = float(max(laplacian @ laplacian / laplacian.size - laplacian_mean ** 2, 0.0))
+        luma = luma_flat.reshape(n, height, width)
+        laplacian = (luma[:, :-2, 1:-1] + luma[:, 2:, 1:-1] + luma[:, 1:-1, :-2] + luma[:, 1:-1, 2:]
+                     - 4 * luma[:, 1:-1, 1:-1]).reshape(n, -1)
+        size = laplacian.shape[1]
+        laplacian_mean = laplacian.sum(axis=1) / size
+        sharpness = np.maximum((laplacian * laplacian).sum(axis=1) / size - laplacian_mean ** 2, 0.0)
     else:
-        record["sharpness"] = 0.0
+        sharpness = np.zeros(n)
     # Rounded, not truncated: a grey pixel (100, 100, 100) has luma 100 even when the float sum is 99.99999.
-    histogram = np.bincount(np.rint(luma_flat).astype(np.uint8), minlength=256)
-    p = histogram[histogram > 0] / count
-    record["entropy"] = float(-(p @ np.log2(p)))
-    low, dark, high = np.searchsorted(np.cumsum(histogram), _PERCENTILES * count)
-    record["luma_p01"], record["luma_p05"], record["luma_p99"] = float(low), float(dark), float(high)
-    if single_channel:
-        record["colourfulness"] = 0.0
-    else:
-        # |R-G| + |G-B| + |B-R| of three numbers is twice their range (max - min).
-        red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
-        spread = np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)
-        record["colourfulness"] = 2.0 * float(spread.sum(dtype=np.int64)) / (3 * count)
+    bins = np.rint(luma_flat).astype(np.intp)
+    bins += 256 * np.arange(n)[:, None]
+    histogram = np.bincount(bins.ravel(), minlength=256 * n).reshape(n, 256)
+    share = histogram / count
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(histogram > 0, share * np.log2(share), 0.0)
+    entropy = -terms.sum(axis=1)  # a row's sum does not depend on the other rows (a matrix product's may)
+    # The first bin whose cumulative count reaches each percentile's share of the pixels (np.searchsorted, left).
+    below = np.cumsum(histogram, axis=1)[:, :, None] < (_PERCENTILES * count)[None, None, :]
+    percentiles = below.sum(axis=1)  # (n, 3)
+    # |R-G| + |G-B| + |B-R| of three numbers is twice their range (max - min).
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    spread = np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)
+    colourfulness = np.where(single_channel, 0.0,
+                             2.0 * spread.reshape(n, -1).sum(axis=1, dtype=np.int64) / (3 * count))
+    columns = (*means.T, *stds.T, luma_mean, contrast, sharpness, entropy, *percentiles.T.astype(np.float64),
+               colourfulness)
+    return {name: column.tolist() for name, column in zip(MEASURED, columns, strict=True)}

@@ -17,13 +17,14 @@ import pandas as pd
 
 from ..parallel import process_map
 from .cache import CacheEntry, ScanCache, encode_record
-from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_with_tile
+from .decode import RECORD_COLUMNS, THUMB_SIZE, scan_many
 from .features import Features, ScanStats
 from .remote import cache_keys, is_url
 from .safe_read import ScanLimits
 from .tiles import TileStore
 
-CHUNK = 128  # files per task sent to a worker: large enough to amortise pickling, small enough to balance
+CHUNK = 128  # files per worker task: amortises pickling and lets small images be measured together; small enough
+# to balance the workers
 COMMIT_EVERY = 512  # results per cache transaction ...
 COMMIT_SECONDS = 5.0  # ... or after this long, whichever comes first: an interrupt loses at most this much work
 STORE_EVERY = 256  # decoded rows buffered before they are written into the column arrays
@@ -42,14 +43,16 @@ class ScanInterrupted(KeyboardInterrupt):
     """Ctrl-C during the scan, after what was decoded has been saved; str() is the one line to print."""
 
 
-def _scan_item(item: tuple[int, str | None],
-               limits: ScanLimits = ScanLimits()) -> tuple[int, tuple, str, bytes, bytes]:
-    """(index, record values, the record as the cache stores it, thumbnail, tile). The worker encodes the record
-    for the cache: on 2 cores the main process's own work is taken from the decoders."""
-    index, path = item
-    record, thumb, tile = scan_with_tile(path, limits)
-    values = tuple(record[c] for c in COLUMNS)
-    return index, values, encode_record(values), thumb, tile
+def _scan_chunk(items: list[tuple[int, str | None]],
+                limits: ScanLimits = ScanLimits()) -> list[tuple[int, tuple, str, bytes, bytes]]:
+    """For each (index, path): (index, record values, the record as the cache stores it, thumbnail, tile). One
+    worker task decodes a chunk together (decode.scan_many measures its small images together). The worker
+    encodes the record for the cache: on 2 cores the main process's own work is taken from the decoders."""
+    out = []
+    for (index, _), (record, thumb, tile) in zip(items, scan_many([path for _, path in items], limits), strict=True):
+        values = tuple(record[c] for c in COLUMNS)
+        out.append((index, values, encode_record(values), thumb, tile))
+    return out
 
 
 def _refused_record(key: str) -> tuple:
@@ -195,17 +198,21 @@ def scan_images(paths: Sequence[Path | str | None], jobs: int = 0, cache_dir: Pa
 
     writer = _CacheWriter(cache if cache is not None and cache.usable else None)
     try:
-        for index, values, text, thumb, tile in map_items(partial(_scan_item, limits=limits), todo,
-                                                          jobs=stats.jobs, chunksize=CHUNK, serial_below=2 * CHUNK):
-            store.add(index, values, thumb)
-            tiles.put(index, tile)
-            stats.decoded += 1
-            key = unique_list[index]
-            stat = stat_keys.get(key)
-            if stat is not None and values[0] != "missing" and values[1] not in UNCACHED_KINDS:
-                writer.add((key, stat[0], stat[1], text, thumb, tile))
-            if progress:
-                progress(1)
+        chunks = [todo[start:start + CHUNK] for start in range(0, len(todo), CHUNK)]
+        # The map's iterator is not kept in a variable: an exception here (Ctrl-C) drops it, which stops the workers
+        # (or cancels the cluster's tasks) before the cache is flushed.
+        for chunk in map_items(partial(_scan_chunk, limits=limits), chunks, jobs=stats.jobs, chunksize=1,
+                               serial_below=2):
+            for index, values, text, thumb, tile in chunk:
+                store.add(index, values, thumb)
+                tiles.put(index, tile)
+                stats.decoded += 1
+                key = unique_list[index]
+                stat = stat_keys.get(key)
+                if stat is not None and values[0] != "missing" and values[1] not in UNCACHED_KINDS:
+                    writer.add((key, stat[0], stat[1], text, thumb, tile))
+                if progress:
+                    progress(1)
         store.flush()
     except KeyboardInterrupt:
         writer.flush()

@@ -18,7 +18,7 @@ from dataset_audit.errors import AuditUsageError
 from dataset_audit.scan import dask_backend, runner, scan_images
 from dataset_audit.scan.backend import scan_backend
 from dataset_audit.scan.dask_backend import DaskMap
-from dataset_audit.scan.runner import ScanInterrupted, _scan_item
+from dataset_audit.scan.runner import ScanInterrupted, _scan_chunk
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 
@@ -113,19 +113,19 @@ def test_closing_the_results_early_cancels_the_tasks_left(cluster):
         dask_map.close()
 
 
-SCANNED: list[int] = []  # items _slow_scan_item ran on (in-process workers share this list)
+SCANNED: list[int] = []  # items _slow_scan_chunk ran on (in-process workers share this list)
 
 
-def _slow_scan_item(item, limits):
-    time.sleep(0.05)
-    SCANNED.append(item[0])
-    return _scan_item(item, limits)
+def _slow_scan_chunk(items, limits):
+    time.sleep(0.1)
+    SCANNED.extend(index for index, _ in items)
+    return _scan_chunk(items, limits)
 
 
 def test_ctrl_c_during_a_dask_scan_stops_it_and_cancels_the_tasks_left(tmp_path, cluster, monkeypatch):
     csv = write_small_dataset(tmp_path / "data")
     SCANNED.clear()
-    monkeypatch.setattr(runner, "_scan_item", _slow_scan_item)
+    monkeypatch.setattr(runner, "_scan_chunk", _slow_scan_chunk)
     monkeypatch.setattr(runner, "CHUNK", 2)  # 8 tasks of 2 images: most are queued when the first one arrives
 
     def interrupt(done: int) -> None:

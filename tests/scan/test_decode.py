@@ -8,7 +8,15 @@ import pytest
 from imagetools import random_rgb
 from PIL import Image
 
-from dataset_audit.scan.decode import bits_to_int64, phash_bits, scan_one
+from dataset_audit.scan import decode
+from dataset_audit.scan.decode import (
+    bits_to_int64,
+    measure_many,
+    phash_bits,
+    scan_many,
+    scan_one,
+    scan_with_tile,
+)
 
 
 @pytest.mark.parametrize(("kind", "status", "error_kind"), [
@@ -106,3 +114,68 @@ def test_large_jpeg_decoded_in_draft_mode_has_no_pixel_hash(tmp_path):
     assert record["pixel_hash"] == 0  # not computed: reduced-size decoding cannot match another format
     random_rgb(8, (300, 200)).save(tmp_path / "small.jpg")
     assert scan_one(str(tmp_path / "small.jpg"))[0]["pixel_hash"] != 0
+
+
+def test_statistics_of_several_images_match_the_plain_formulas():
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, size=(5, 20, 24, 3), dtype=np.uint8)
+    images[1] = images[1, :, :, :1]  # a grey picture, as a one-channel source gives
+    single = np.array([False, True, False, False, False])
+    got = measure_many(images, single)
+    for i, image in enumerate(images):
+        pixels = image.reshape(-1, 3).astype(np.float64)
+        luma = pixels @ np.array([0.299, 0.587, 0.114])
+        grid = luma.reshape(20, 24)
+        laplacian = grid[:-2, 1:-1] + grid[2:, 1:-1] + grid[1:-1, :-2] + grid[1:-1, 2:] - 4 * grid[1:-1, 1:-1]
+        histogram = np.bincount(np.rint(luma).astype(int), minlength=256)
+        share = histogram[histogram > 0] / luma.size
+        cumulative = np.cumsum(histogram)
+        expected = {
+            "mean_r": pixels[:, 0].mean(), "mean_g": pixels[:, 1].mean(), "mean_b": pixels[:, 2].mean(),
+            "std_r": pixels[:, 0].std(), "std_g": pixels[:, 1].std(), "std_b": pixels[:, 2].std(),
+            "brightness": luma.mean(), "contrast": luma.std(), "sharpness": laplacian.var(),
+            "entropy": -(share * np.log2(share)).sum(),
+            "luma_p01": np.searchsorted(cumulative, 0.01 * luma.size),
+            "luma_p05": np.searchsorted(cumulative, 0.05 * luma.size),
+            "luma_p99": np.searchsorted(cumulative, 0.99 * luma.size),
+            "colourfulness": 0.0 if single[i] else 2 * (pixels.max(axis=1) - pixels.min(axis=1)).mean() / 3,
+        }
+        for name, value in expected.items():
+            assert got[name][i] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, name)
+
+
+def _comparable(result):
+    record, thumb, tile = result
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}, thumb, tile
+
+
+def test_images_scanned_together_get_the_values_they_get_alone(tmp_path, bad_files):
+    paths = []
+    for seed in range(4):  # a group of one size ...
+        random_rgb(seed, (24, 24)).save(tmp_path / f"same_{seed}.png")
+        paths.append(str(tmp_path / f"same_{seed}.png"))
+    paths.append(str(bad_files["truncated_jpeg"]))  # ... a file that fails in the middle of the group ...
+    for seed in range(2):  # ... another size, in JPEG ...
+        random_rgb(10 + seed, (30, 20)).save(tmp_path / f"other_{seed}.jpg", quality=90)
+        paths.append(str(tmp_path / f"other_{seed}.jpg"))
+    random_rgb(20, (120, 90)).save(tmp_path / "large.png")  # ... one above BATCH_PIXELS, measured at once ...
+    random_rgb(21, (24, 24)).convert("L").save(tmp_path / "grey.png")  # ... a one-channel image ...
+    paths += [str(tmp_path / "large.png"), str(tmp_path / "grey.png"), str(bad_files["missing"]), None]
+    together = scan_many(paths)
+    assert [r[0]["status"] for r in together] == ["ok"] * 4 + ["unreadable", "ok", "ok", "ok", "ok", "missing",
+                                                                "missing"]
+    assert together[8][0]["colourfulness"] == 0.0 and together[0][0]["colourfulness"] > 0
+    assert [_comparable(r) for r in together] == [_comparable(scan_with_tile(p)) for p in paths]
+
+
+def test_statistics_that_fail_make_their_rows_unreadable_not_a_crash(tmp_path, monkeypatch):
+    def failing(pixels, single_channel):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(decode, "measure_many", failing)
+    random_rgb(1, (24, 24)).save(tmp_path / "small.png")
+    random_rgb(2, (120, 90)).save(tmp_path / "large.png")
+    results = scan_many([str(tmp_path / "small.png"), str(tmp_path / "large.png")])
+    for record, thumb, tile in results:
+        assert (record["status"], record["error_kind"]) == ("unreadable", "decode_error")
+        assert record["error"] and thumb == b"" and tile == b""
