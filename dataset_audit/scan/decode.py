@@ -334,6 +334,9 @@ def _pixel_hash(rgb: Image.Image, pixels: np.ndarray | None) -> int:
 _LUMA = np.array([0.299, 0.587, 0.114])
 _PERCENTILES = np.array([0.01, 0.05, 0.99])
 BATCH_PIXELS = 64 * 64  # images up to this size are measured together (scan_many); larger ones one at a time
+# Pixels measured in one call: 16 CIFAR-10 images. The float copies then stay in the processor's cache; 128 at once
+# took about twice as long per image as 16 (/tmp/mm.py, timeit).
+GROUP_PIXELS = 16 * 32 * 32
 
 
 class _Batch:
@@ -352,14 +355,17 @@ class _Batch:
             _measure_into([record], pixels[None], np.array([single_channel]), gray32[None])
 
     def finish(self) -> list[int]:
-        """Measure what waits, one group per image size; the positions (in add order) of the images whose
+        """Measure what waits, in groups of one image size (of at most GROUP_PIXELS); the positions (in add order) of the images whose
         statistics failed (none expected: they are arithmetic on a decoded array)."""
         groups: dict[tuple[int, ...], list[tuple[int, dict[str, Any], np.ndarray, bool, np.ndarray]]] = {}
         for item in self.waiting:
             groups.setdefault(item[2].shape, []).append(item)
         self.waiting = []
         failed = []
-        for group in groups.values():
+        pieces = [group[start:start + max(1, GROUP_PIXELS // (shape[0] * shape[1]))]
+                  for shape, group in groups.items()
+                  for start in range(0, len(group), max(1, GROUP_PIXELS // (shape[0] * shape[1])))]
+        for group in pieces:
             try:
                 _measure_into([item[1] for item in group], np.stack([item[2] for item in group]),
                               np.array([item[3] for item in group]), np.stack([item[4] for item in group]))
@@ -391,12 +397,14 @@ def measure_many(pixels: np.ndarray, single_channel: np.ndarray) -> dict[str, li
     had one channel), as lists of n floats per name in MEASURED."""
     # Sums along each image's own axes (and elementwise ops), no matrix products: a product's summation order may
     # depend on how many images are stacked, and an image's values must not depend on the others measured with it.
+    # Each channel is a contiguous row (n, 3, count): a sum along an interleaved axis is 30x slower.
     n, height, width = pixels.shape[:3]
-    flat = pixels.reshape(n, -1, 3).astype(np.float64)
-    count = flat.shape[1]
-    means = flat.sum(axis=1) / count  # (n, 3)
-    stds = np.sqrt(np.maximum((flat * flat).sum(axis=1) / count - means * means, 0.0))
-    luma_flat = flat[..., 0] * _LUMA[0] + flat[..., 1] * _LUMA[1] + flat[..., 2] * _LUMA[2]  # (n, count)
+    planes8 = np.ascontiguousarray(pixels.reshape(n, -1, 3).transpose(0, 2, 1))
+    planes = planes8.astype(np.float64)
+    count = planes.shape[2]
+    means = planes.sum(axis=2) / count  # (n, 3)
+    stds = np.sqrt(np.maximum((planes * planes).sum(axis=2) / count - means * means, 0.0))
+    luma_flat = planes[:, 0] * _LUMA[0] + planes[:, 1] * _LUMA[1] + planes[:, 2] * _LUMA[2]  # (n, count)
     luma_mean = means[:, 0] * _LUMA[0] + means[:, 1] * _LUMA[1] + means[:, 2] * _LUMA[2]
     contrast = np.sqrt(np.maximum((luma_flat * luma_flat).sum(axis=1) / count - luma_mean * luma_mean, 0.0))
     if height >= 3 and width >= 3:
@@ -420,10 +428,9 @@ def measure_many(pixels: np.ndarray, single_channel: np.ndarray) -> dict[str, li
     below = np.cumsum(histogram, axis=1)[:, :, None] < (_PERCENTILES * count)[None, None, :]
     percentiles = below.sum(axis=1)  # (n, 3)
     # |R-G| + |G-B| + |B-R| of three numbers is twice their range (max - min).
-    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    red, green, blue = planes8[:, 0], planes8[:, 1], planes8[:, 2]
     spread = np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)
-    colourfulness = np.where(single_channel, 0.0,
-                             2.0 * spread.reshape(n, -1).sum(axis=1, dtype=np.int64) / (3 * count))
+    colourfulness = np.where(single_channel, 0.0, 2.0 * spread.sum(axis=1, dtype=np.int64) / (3 * count))
     columns = (*means.T, *stds.T, luma_mean, contrast, sharpness, entropy, *percentiles.T.astype(np.float64),
                colourfulness)
     return {name: column.tolist() for name, column in zip(MEASURED, columns, strict=True)}
