@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jinja2
-from PIL import Image
 from plotly.offline import get_plotlyjs
 
 from ..model import Finding, Section
@@ -136,9 +135,9 @@ def _stored_tiles(result: AuditResult, positions: list[int]) -> StoredTiles | No
         return None
     tiles, file_ids = features.tiles, features.file_ids
 
-    def lookup(indices: Sequence[int]) -> dict[int, Image.Image]:
+    def lookup(indices: Sequence[int]) -> dict[int, tuple[int, int, bytes]]:
         files = {index: int(file_ids[positions[index]]) for index in indices}
-        found = tiles.get_many(sorted(set(files.values())))
+        found = tiles.get_raw(sorted(set(files.values())))
         return {index: found[file] for index, file in files.items() if file in found}
 
     return lookup

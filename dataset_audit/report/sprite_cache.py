@@ -18,17 +18,18 @@ import sqlite3
 import time
 from pathlib import Path
 
-from PIL import Image
+import numpy as np
 
 FILE_NAME = "sprite-cache.sqlite"
 KEEP_SHEETS = 500  # five 100,000-row explorers
 
 
-def sheet_key(sheet: Image.Image, settings: str) -> str:
-    """Digest of a filled sheet's size, mode, pixels and the encoder settings."""
+def sheet_key(sheet: np.ndarray, settings: str) -> str:
+    """Digest of a filled sheet's ((height, width, 3) RGB array) size, pixels and the encoder settings (the same
+    key as for the image of that array)."""
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{sheet.mode} {sheet.size} {settings}".encode())
-    digest.update(sheet.tobytes())
+    digest.update(f"RGB {(sheet.shape[1], sheet.shape[0])} {settings}".encode())
+    digest.update(np.ascontiguousarray(sheet).data)
     return digest.hexdigest()
 
 

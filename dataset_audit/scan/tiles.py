@@ -59,6 +59,12 @@ class TileStore:
 
     def get_many(self, indices: list[int]) -> dict[int, Image.Image]:
         """Decoded tiles (RGB) of these unique-file indices; indices with no usable tile are left out."""
+        return {index: Image.frombuffer("RGB", (width, height), pixels, "raw", "RGB", 0, 1)
+                for index, (width, height, pixels) in self.get_raw(indices).items()}
+
+    def get_raw(self, indices: list[int]) -> dict[int, tuple[int, int, bytes]]:
+        """(width, height, RGB bytes) of the tiles of these unique-file indices; indices with no usable tile are
+        left out. What the report's sprite sheets need, without an image object per tile."""
         raw: dict[int, bytes] = {}
         for index in indices:
             if self._offsets[index] >= 0:
@@ -75,9 +81,9 @@ class TileStore:
             raw.update((i, stored[self._keys[i]]) for i in wanted if self._keys[i] in stored)
         tiles = {}
         for index, data in raw.items():
-            image = _decode_tile(data)
-            if image is not None:
-                tiles[index] = image
+            tile = _split_tile(data)
+            if tile is not None:
+                tiles[index] = tile
         return tiles
 
     def close(self) -> None:
@@ -89,12 +95,10 @@ def _remove(handle: BinaryIO, folder: str) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _decode_tile(data: bytes) -> Image.Image | None:
+def _split_tile(data: bytes) -> tuple[int, int, bytes] | None:
     if len(data) < 2:
         return None
     width, height = data[0], data[1]
     if not (0 < width <= TILE_SIDE and 0 < height <= TILE_SIDE) or len(data) != 2 + width * height * 3:
         return None
-    return Image.frombuffer("RGB", (width, height), data[2:], "raw", "RGB", 0, 1)
-
-
+    return width, height, data[2:]

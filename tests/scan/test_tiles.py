@@ -43,7 +43,7 @@ def test_sprites_use_stored_tiles_without_opening_images(images, monkeypatch):
     features = scan_images(images, jobs=1, cache_dir=None)
     opened = []
     monkeypatch.setattr(sprites, "tile_bytes", lambda path, side=TILE_SIDE: opened.append(path))
-    sheets = sprites.make_sprites(images, stored=features.tiles.get_many)
+    sheets = sprites.make_sprites(images, stored=features.tiles.get_raw)
     assert sheets.missing == [6, 7]  # only the two unreadable ones had no stored tile and were tried on disk
     assert opened == [str(images[6]), str(images[7])]
 
