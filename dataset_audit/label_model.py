@@ -76,7 +76,7 @@ def thumbnail_features(thumbs: np.ndarray) -> np.ndarray:
     n, height, width, _ = thumbs.shape
     grey = thumbs.astype(np.float32) @ LUMA
     # Mean colour of each of 4x4 cells: rows summed first, then the columns of each cell. One mean over both axes
-    # (numpy's reduction over two strided axes) took 3x as long; the sums are of integers, exact in any order.
+    # (numpy's reduction over two strided axes) took longer; the sums are of integers, exact in any order.
     rows = thumbs.reshape(n * 4, height // 4, width * 3).astype(np.float32).sum(axis=1)
     colour = rows.reshape(n, 4, 4, width // 4, 3).sum(axis=3) / ((height // 4) * (width // 4))
     return np.hstack([grey.reshape(n, -1) / 255.0, gradient_histograms(grey / 255.0),

@@ -335,7 +335,7 @@ _LUMA = np.array([0.299, 0.587, 0.114])
 _PERCENTILES = np.array([0.01, 0.05, 0.99])
 BATCH_PIXELS = 64 * 64  # images up to this size are measured together (scan_many); larger ones one at a time
 # Pixels measured in one call: 16 CIFAR-10 images. The float copies then stay in the processor's cache; 128 at once
-# took about twice as long per image as 16 (/tmp/mm.py, timeit).
+# took longer per image than 16 (timeit, when this was set).
 GROUP_PIXELS = 16 * 32 * 32
 
 
@@ -397,7 +397,7 @@ def measure_many(pixels: np.ndarray, single_channel: np.ndarray) -> dict[str, li
     had one channel), as lists of n floats per name in MEASURED."""
     # Sums along each image's own axes (and elementwise ops), no matrix products: a product's summation order may
     # depend on how many images are stacked, and an image's values must not depend on the others measured with it.
-    # Each channel is a contiguous row (n, 3, count): a sum along an interleaved axis is 30x slower.
+    # Each channel is a contiguous row (n, 3, count): a sum along an interleaved axis is many times slower.
     n, height, width = pixels.shape[:3]
     planes8 = np.ascontiguousarray(pixels.reshape(n, -1, 3).transpose(0, 2, 1))
     planes = planes8.astype(np.float64)
