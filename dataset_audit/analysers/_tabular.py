@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ftfy
 import numpy as np
 import pandas as pd
 
@@ -294,5 +293,7 @@ def repair_mojibake(text: str) -> str | None:
     cp1250, or twice), by ftfy's encoding repair; None when there is nothing to repair. Pure ASCII never is."""
     if text.isascii():
         return None
+    import ftfy  # here, not at the top: a warm run (every section cached) need not import it
+
     repaired = ftfy.fix_encoding(text)
     return repaired if repaired != text else None
