@@ -21,12 +21,13 @@ import html
 import importlib.resources
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jinja2
 from plotly.offline import get_plotlyjs
 
+from ..dataset import ImagePath
 from ..model import Finding, Section
 from ..pipeline import AuditResult
 from ..scan.runner import resolve_jobs
@@ -143,6 +144,16 @@ def _stored_tiles(result: AuditResult, positions: list[int]) -> StoredTiles | No
     return lookup
 
 
+def _tile_identities(result: AuditResult, positions: list[int],
+                     resolved: Mapping[int, ImagePath | None]) -> list[str] | None:
+    """What each explorer tile shows, for the sprite cache: the scan's hash of the image file's bytes (the tile is
+    made from them), or the path of a file the scan did not read (a tile drawn now from whatever is there)."""
+    if result.features is None:
+        return None
+    byte_hash = result.features.frame["byte_hash"].to_numpy()[positions].tolist()
+    return [f"b{value}" if value else f"p{resolved[p]}" for value, p in zip(byte_hash, positions, strict=True)]
+
+
 def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int], None]] | None = None) -> dict:
     table = result.table
     images = not table.tabular_only
@@ -163,7 +174,8 @@ def build_view(result: AuditResult, progress: Callable[[str, int], Callable[[int
         config = result.config
         sprites = make_sprites([resolved[p] for p in explorer_rows.positions], jobs=jobs, progress=callback,
                                stored=_stored_tiles(result, explorer_rows.positions),
-                               cache_dir=config.cache_dir if config.use_cache else None)
+                               cache_dir=config.cache_dir if config.use_cache else None,
+                               identities=_tile_identities(result, explorer_rows.positions, resolved))
 
     sections = [_section_view(section, rows, number_of, images) for section in result.sections]
     # Montage rows get a larger thumbnail ({position: data URI}, for partials that draw their own pictures); the

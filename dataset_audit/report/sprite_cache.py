@@ -5,8 +5,14 @@ would see: any change to any tile (a new image, another row order, a different c
 the WebP file. Filling a sheet (pasting 1,024 stored tiles) costs little; encoding them was the largest part of a
 warm CIFAR-10 60k run (py-spy), which is what this saves.
 
+A warm run need not even fill a sheet to find it: a second table maps the sheet's *layout* (what each tile shows,
+by the scan's byte hash of the image file; see sprites.make_sprites) to the pixel key of the sheet made from it and
+its tiles that could not be read. A layout is a promise about file contents only, so it is used only when the run
+knows every tile's file by its hash; anything else is filled and keyed by its pixels as above.
+
 Like the other caches the file may sit in a shared folder, so it holds data only: a value that is not a WebP file
-is a miss, and the sheet is encoded again. It never stops a run: a file that cannot be opened or written means
+is a miss, a layout row that is not exactly a key and a list of cell numbers is a miss, and the sheet is encoded
+again. It never stops a run: a file that cannot be opened or written means
 encoding every sheet. Size: at most KEEP_SHEETS sheets (a sheet holds 1,024 tiles, so a 100,000-row explorer has
 98); the least recently used ones are deleted first.
 """
@@ -14,8 +20,10 @@ encoding every sheet. Size: at most KEEP_SHEETS sheets (a sheet holds 1,024 tile
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +38,14 @@ def sheet_key(sheet: np.ndarray, settings: str) -> str:
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"RGB {(sheet.shape[1], sheet.shape[0])} {settings}".encode())
     digest.update(np.ascontiguousarray(sheet).data)
+    return digest.hexdigest()
+
+
+def layout_key(identities: Sequence[str], settings: str) -> str:
+    """Digest of what each tile of a sheet shows (in order) and of everything else that decides its pixels."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"layout {settings}\n".encode())
+    digest.update("\n".join(identities).encode())
     return digest.hexdigest()
 
 
@@ -51,6 +67,8 @@ class SpriteCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS sheets (key TEXT PRIMARY KEY, used REAL, webp BLOB)")
+            db.execute("CREATE TABLE IF NOT EXISTS layouts (key TEXT PRIMARY KEY, used REAL, sheet TEXT, "
+                       "missing TEXT)")
             db.commit()
             self._db = db
         except (OSError, sqlite3.Error):
@@ -73,6 +91,34 @@ class SpriteCache:
             return None
         return row[0]
 
+    def layout(self, key: str) -> tuple[str, list[int]] | None:
+        """The pixel key and the unreadable cells of the sheet made from this layout, or None."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT sheet, missing FROM layouts WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or not isinstance(row[0], str) or not isinstance(row[1], str):
+            return None
+        try:
+            missing = json.loads(row[1])
+        except ValueError:
+            return None
+        if not isinstance(missing, list) or not all(type(cell) is int and cell >= 0 for cell in missing):
+            return None
+        return row[0], missing
+
+    def put_layout(self, key: str, sheet: str, missing: list[int]) -> None:
+        if self._db is None:
+            return
+        try:
+            with self._db:
+                self._db.execute("INSERT OR REPLACE INTO layouts VALUES (?, ?, ?, ?)",
+                                 (key, self._now, sheet, json.dumps(missing)))
+        except sqlite3.Error:
+            self.close()
+
     def put(self, key: str, webp: bytes) -> None:
         if self._db is None:
             return
@@ -89,6 +135,7 @@ class SpriteCache:
             with self._db:
                 self._db.execute("DELETE FROM sheets WHERE key NOT IN (SELECT key FROM sheets ORDER BY used DESC "
                                  "LIMIT ?)", (keep,))
+                self._db.execute("DELETE FROM layouts WHERE sheet NOT IN (SELECT key FROM sheets)")
         except sqlite3.Error:
             pass  # a cache we cannot trim is still a cache; the next run tries again
 

@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import PIL
 from PIL import Image
 
 from ..parallel import process_map
-from ..scan.decode import load_preview
-from .sprite_cache import SpriteCache, sheet_key
+from ..scan.decode import FEATURE_VERSION, load_preview
+from .sprite_cache import SpriteCache, layout_key, sheet_key
 
 TILE_SIDE = 32
 TILES_PER_LINE = 32
@@ -80,32 +81,54 @@ StoredTiles = Callable[[Sequence[int]], dict[int, tuple[int, int, bytes]]]
 
 
 def make_sprites(paths: list[Path | None], jobs: int = 1, progress: Callable[[int], None] | None = None,
-                 stored: StoredTiles | None = None, cache_dir: Path | None = None) -> SpriteSheets:
+                 stored: StoredTiles | None = None, cache_dir: Path | None = None,
+                 identities: Sequence[str] | None = None) -> SpriteSheets:
     """Tiles for `paths` in order (tile i is paths[i]), packed into WebP sheets. `stored` gives the scan's tiles
     for a list of tile indices; indices it leaves out are read from their image files. With `cache_dir`, sheets
-    encoded by an earlier run (same pixels) are read from its sprite cache, and new ones are added to it."""
+    encoded by an earlier run (same pixels) are read from its sprite cache, and new ones are added to it.
+
+    `identities` (one string per tile: what decides its pixels, e.g. the scan's hash of the file's bytes) let a
+    sheet whose tiles all show what they showed in an earlier run come from the cache without being filled: no
+    tile is read at all (a warm run). Without them every sheet is filled and looked up by its pixels."""
     sprites = SpriteSheets(side=TILE_SIDE, per_line=TILES_PER_LINE, per_sheet=TILES_PER_SHEET)
     workers = max(1, jobs)
     cache = SpriteCache(cache_dir) if cache_dir is not None else None
     if cache is not None and not cache.usable:
         cache = None
+    settings = f"WEBP q{WEBP_QUALITY} m{WEBP_METHOD}"
     encoded: list[Future[bytes]] = []
     new_keys: list[str | None] = []  # the cache key of each sheet encoded in this run, None for cached ones
+    layouts: list[tuple[str, str, list[int]]] = []  # (layout key, pixel key, missing cells) to remember
     try:
         with ThreadPoolExecutor(workers) as encoders:  # the encoder releases the GIL for much of its work
-            for sheet in _sheets(paths, sprites, jobs, progress, stored):
+            for start in range(0, len(paths), TILES_PER_SHEET):
+                count = min(TILES_PER_SHEET, len(paths) - start)
+                layout = None
+                if cache is not None and identities is not None:
+                    layout = layout_key(identities[start:start + count], f"{settings} {_LAYOUT_SETTINGS}")
+                    webp, missing = _cached_layout(cache, layout)
+                    if webp is not None:
+                        sprites.missing.extend(start + cell for cell in missing)
+                        if progress:
+                            progress(count)
+                        encoded.append(_done(webp))
+                        new_keys.append(None)
+                        continue
+                before = len(sprites.missing)
+                sheet = _fill(paths, start, count, sprites, jobs, progress, stored)
                 key = webp = None
                 if cache is not None:
-                    key = sheet_key(sheet, f"WEBP q{WEBP_QUALITY} m{WEBP_METHOD}")
+                    key = sheet_key(sheet, settings)
                     webp = cache.get(key)
+                    if layout is not None:
+                        layouts.append((layout, key, [index - start for index in sprites.missing[before:]]))
                 if webp is not None:
-                    done: Future[bytes] = Future()
-                    done.set_result(webp)
-                    encoded.append(done)
+                    encoded.append(_done(webp))
                     new_keys.append(None)
                 else:
                     encoded.append(encoders.submit(_webp, sheet))
                     new_keys.append(key)
+                del sheet
                 if len(encoded) > 2 * workers:  # at most 2 sheets per encoder wait (3 MB each), however many
                     encoded[-2 * workers - 1].result()
         sprites.sheets = [_data_uri(future.result()) for future in encoded]
@@ -113,6 +136,8 @@ def make_sprites(paths: list[Path | None], jobs: int = 1, progress: Callable[[in
             for key, future in zip(new_keys, encoded, strict=True):
                 if key is not None:
                     cache.put(key, future.result())
+            for layout, key, missing in layouts:
+                cache.put_layout(layout, key, missing)
             cache.prune()
     finally:
         if cache is not None:
@@ -121,30 +146,53 @@ def make_sprites(paths: list[Path | None], jobs: int = 1, progress: Callable[[in
     return sprites
 
 
-def _sheets(paths: list[Path | None], sprites: SpriteSheets, jobs: int, progress: Callable[[int], None] | None,
-            stored: StoredTiles | None) -> Iterator[np.ndarray]:
-    """The sheets in order as (height, width, 3) arrays, each filled with its tiles (unreadable ones noted in
-    sprites.missing). Tiles are copied into the array: an image object and a paste per tile took several times as
-    long (the commit that made this change gives the figures)."""
-    for start in range(0, len(paths), TILES_PER_SHEET):
-        chunk = [(start + i, str(p) if p is not None else None) for i, p in enumerate(paths[start:start + TILES_PER_SHEET])]
-        lines = -(-len(chunk) // TILES_PER_LINE)
-        sheet = np.empty((lines * TILE_SIDE, TILES_PER_LINE * TILE_SIDE, 3), dtype=np.uint8)
-        sheet[...] = BACKGROUND
-        known = stored([index for index, _ in chunk]) if stored is not None else {}
-        for index, tile in known.items():
+# What else decides a sheet's pixels besides its tiles' files: the tile and sheet geometry, the scan's tile
+# definition (feature version) and the decoder that made the tiles. Bump TILE_VERSION when drawing changes.
+TILE_VERSION = 1
+_LAYOUT_SETTINGS = (f"tiles v{TILE_VERSION} side {TILE_SIDE} line {TILES_PER_LINE} sheet {TILES_PER_SHEET} "
+                    f"background {BACKGROUND} features v{FEATURE_VERSION} pillow {PIL.__version__}")
+
+
+def _cached_layout(cache: SpriteCache, layout: str) -> tuple[bytes | None, list[int]]:
+    found = cache.layout(layout)
+    if found is None:
+        return None, []
+    sheet, missing = found
+    if any(cell >= TILES_PER_SHEET for cell in missing):
+        return None, []
+    webp = cache.get(sheet)
+    return (webp, missing) if webp is not None else (None, [])
+
+
+def _done(webp: bytes) -> Future[bytes]:
+    done: Future[bytes] = Future()
+    done.set_result(webp)
+    return done
+
+
+def _fill(paths: list[Path | None], start: int, count: int, sprites: SpriteSheets, jobs: int,
+          progress: Callable[[int], None] | None, stored: StoredTiles | None) -> np.ndarray:
+    """The sheet of tiles start .. start + count as a (height, width, 3) array (unreadable ones noted in
+    sprites.missing). Tiles are copied into the array: an image object and a paste per tile took longer (the
+    commit that made this change gives the figures)."""
+    chunk = [(start + i, str(p) if p is not None else None) for i, p in enumerate(paths[start:start + count])]
+    lines = -(-len(chunk) // TILES_PER_LINE)
+    sheet = np.empty((lines * TILE_SIDE, TILES_PER_LINE * TILE_SIDE, 3), dtype=np.uint8)
+    sheet[...] = BACKGROUND
+    known = stored([index for index, _ in chunk]) if stored is not None else {}
+    for index, tile in known.items():
+        _place(sheet, index - start, *tile)
+    if progress and known:
+        progress(len(known))
+    rest = [item for item in chunk if item[0] not in known]
+    for index, tile in process_map(_job, rest, jobs=jobs, chunksize=64, serial_below=200):
+        if tile is None:
+            sprites.missing.append(index)
+        else:
             _place(sheet, index - start, *tile)
-        if progress and known:
-            progress(len(known))
-        rest = [item for item in chunk if item[0] not in known]
-        for index, tile in process_map(_job, rest, jobs=jobs, chunksize=64, serial_below=200):
-            if tile is None:
-                sprites.missing.append(index)
-            else:
-                _place(sheet, index - start, *tile)
-            if progress:
-                progress(1)
-        yield sheet
+        if progress:
+            progress(1)
+    return sheet
 
 
 def _place(sheet: np.ndarray, cell: int, width: int, height: int, pixels: bytes) -> None:

@@ -173,6 +173,37 @@ def test_sprite_cache_serves_unchanged_sheets_and_encodes_changed_or_damaged_one
     assert len(encoded) == 7
 
 
+def test_a_known_layout_comes_from_the_cache_without_reading_a_tile(tmp_path, monkeypatch):
+    paths: list[Path | None] = []
+    for i in range(TILES_PER_SHEET + 3):  # two sheets, the second with a missing file
+        random_rgb(i, (8, 8)).save(tmp_path / f"{i}.png")
+        paths.append(tmp_path / f"{i}.png")
+    paths[-2] = tmp_path / "gone.png"
+    identities = [f"b{i}" for i in range(len(paths))]
+    cache = tmp_path / "cache"
+    first = make_sprites(paths, cache_dir=cache, identities=identities)
+    assert first.missing == [TILES_PER_SHEET + 1]
+    read: list[str | None] = []
+    tile_bytes = sprites_module.tile_bytes
+    monkeypatch.setattr(sprites_module, "tile_bytes", lambda path, side=TILE_SIDE: read.append(path) or
+                        tile_bytes(path, side))
+    again = make_sprites(paths, cache_dir=cache, identities=identities)
+    assert read == []  # nothing filled: both sheets and the missing cell from the cache
+    assert again.sheets == first.sheets and again.missing == first.missing
+
+    random_rgb(999, (8, 8)).save(paths[0])  # the scan would give this file another hash
+    changed = make_sprites(paths, cache_dir=cache, identities=["b999", *identities[1:]])
+    assert len(read) == TILES_PER_SHEET and set(read) == {str(p) for p in paths[:TILES_PER_SHEET]}
+    assert changed.sheets[0] != first.sheets[0] and changed.sheets[1] == first.sheets[1]
+    assert changed.sheets == make_sprites(paths).sheets  # the same as drawn without any cache
+
+    with sqlite3.connect(cache / sprite_cache.FILE_NAME) as db:  # a foreign layout row in a shared folder: a miss
+        db.execute("UPDATE layouts SET missing = ?", ("[5000, -1]",))
+    read.clear()
+    repaired = make_sprites(paths, cache_dir=cache, identities=["b999", *identities[1:]])
+    assert len(read) == len(paths) and repaired.sheets == changed.sheets and repaired.missing == first.missing
+
+
 def test_sprite_cache_keeps_the_most_recently_used_sheets(tmp_path):
     store = sprite_cache.SpriteCache(tmp_path)
     webp = b"RIFF\0\0\0\0WEBPdata"
