@@ -1,4 +1,5 @@
-"""Run scan_one over every unique file: cache look-up, a process pool for the rest, a progress bar.
+"""Decode every unique file once: cache look-up, then the rest in worker tasks of CHUNK files each (decode.scan_many,
+which measures a chunk's small images together), a progress bar.
 
 Results reach the cache in batches as they arrive, so an interrupted scan (Ctrl-C, a crash, a kill) keeps what
 it decoded and the next run resumes where this one stopped.
