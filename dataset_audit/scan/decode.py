@@ -172,11 +172,12 @@ def scan_many(paths: Sequence[str | None],
     image numpy's cost per call is most of its statistics' time. The values are those of one image at a time."""
     batch = _Batch()
     out = [_scan_one(path, limits, batch) for path in paths]
-    for position in batch.finish():  # statistics that could not be computed: unreadable, as for one image
-        record = out[position][0]
-        record.update(status="unreadable", error_kind="decode_error",
-                      error="the image's statistics could not be computed")
-        out[position] = (record, b"", b"")
+    failed = batch.finish()
+    for position, (record, _, _) in enumerate(out):
+        if id(record) in failed:  # statistics that could not be computed: unreadable, as for one image
+            record.update(status="unreadable", error_kind="decode_error",
+                          error="the image's statistics could not be computed")
+            out[position] = (record, b"", b"")
     return out
 
 
@@ -344,33 +345,31 @@ class _Batch:
     pixels each, for the files of one worker task), larger ones are measured at once."""
 
     def __init__(self) -> None:
-        self.waiting: list[tuple[int, dict[str, Any], np.ndarray, bool, np.ndarray]] = []
-        self.added = 0
+        self.waiting: list[tuple[dict[str, Any], np.ndarray, bool, np.ndarray]] = []
 
     def add(self, record: dict[str, Any], pixels: np.ndarray, single_channel: bool, gray32: np.ndarray) -> None:
-        position, self.added = self.added, self.added + 1
         if pixels.shape[0] * pixels.shape[1] <= BATCH_PIXELS:
-            self.waiting.append((position, record, pixels, single_channel, gray32))
+            self.waiting.append((record, pixels, single_channel, gray32))
         else:
             _measure_into([record], pixels[None], np.array([single_channel]), gray32[None])
 
-    def finish(self) -> list[int]:
-        """Measure what waits, in groups of one image size (of at most GROUP_PIXELS); the positions (in add order) of the images whose
+    def finish(self) -> set[int]:
+        """Measure what waits, in groups of one image size (of at most GROUP_PIXELS); the ids of the records whose
         statistics failed (none expected: they are arithmetic on a decoded array)."""
-        groups: dict[tuple[int, ...], list[tuple[int, dict[str, Any], np.ndarray, bool, np.ndarray]]] = {}
+        groups: dict[tuple[int, ...], list[tuple[dict[str, Any], np.ndarray, bool, np.ndarray]]] = {}
         for item in self.waiting:
-            groups.setdefault(item[2].shape, []).append(item)
+            groups.setdefault(item[1].shape, []).append(item)
         self.waiting = []
-        failed = []
-        pieces = [group[start:start + max(1, GROUP_PIXELS // (shape[0] * shape[1]))]
-                  for shape, group in groups.items()
-                  for start in range(0, len(group), max(1, GROUP_PIXELS // (shape[0] * shape[1])))]
-        for group in pieces:
-            try:
-                _measure_into([item[1] for item in group], np.stack([item[2] for item in group]),
-                              np.array([item[3] for item in group]), np.stack([item[4] for item in group]))
-            except Exception:  # noqa: BLE001 - never a crash: each image's row says what failed
-                failed.extend(item[0] for item in group)
+        failed: set[int] = set()
+        for shape, same_size in groups.items():
+            step = max(1, GROUP_PIXELS // (shape[0] * shape[1]))
+            for start in range(0, len(same_size), step):
+                group = same_size[start:start + step]
+                try:
+                    _measure_into([item[0] for item in group], np.stack([item[1] for item in group]),
+                                  np.array([item[2] for item in group]), np.stack([item[3] for item in group]))
+                except Exception:  # noqa: BLE001 - never a crash: each image's row says what failed
+                    failed.update(id(item[0]) for item in group)
         return failed
 
 
@@ -385,11 +384,6 @@ def _measure_into(records: list[dict[str, Any]], pixels: np.ndarray, single_chan
 
 MEASURED = ("mean_r", "mean_g", "mean_b", "std_r", "std_g", "std_b", "brightness", "contrast", "sharpness",
             "entropy", "luma_p01", "luma_p05", "luma_p99", "colourfulness")
-
-
-def _measure(record: dict[str, Any], pixels: np.ndarray, single_channel: bool) -> None:
-    """Colour, luma, sharpness and entropy statistics of an (height, width, 3) uint8 array, into the record."""
-    record.update({name: values[0] for name, values in measure_many(pixels[None], np.array([single_channel])).items()})
 
 
 def measure_many(pixels: np.ndarray, single_channel: np.ndarray) -> dict[str, list[float]]:

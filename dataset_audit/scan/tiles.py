@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image
 
 from .cache import ScanCache
 from .decode import TILE_SIDE
 
 
 class TileStore:
-    """Tiles by unique-file index (Features.file_ids): put() during the scan, get_many() from the report."""
+    """Tiles by unique-file index (Features.file_ids): put() during the scan, get_raw() from the report."""
 
     def __init__(self, keys: list[str], cache_dir: Path | None) -> None:
         self._keys = keys  # unique file keys (absolute paths), as the scan cache knows them
@@ -38,7 +37,7 @@ class TileStore:
         folder = tempfile.mkdtemp(prefix="dataset-audit-tiles-")
         self._file = open(Path(folder) / "tiles.bin", "w+b")  # noqa: SIM115 - closed by close() or the finalizer
         self._end = 0
-        self._at_end = True  # the file position is _end (get_many moves it)
+        self._at_end = True  # the file position is _end (get_raw moves it)
         # Removed by close(), or when the store is garbage collected, or at exit: never left behind, never a warning.
         self._remove = weakref.finalize(self, _remove, self._file, folder)
 
@@ -56,11 +55,6 @@ class TileStore:
     def mark_cached(self, index: int) -> None:
         """The scan cache holds this file's tile: read it from there when asked."""
         self._in_cache[index] = True
-
-    def get_many(self, indices: list[int]) -> dict[int, Image.Image]:
-        """Decoded tiles (RGB) of these unique-file indices; indices with no usable tile are left out."""
-        return {index: Image.frombuffer("RGB", (width, height), pixels, "raw", "RGB", 0, 1)
-                for index, (width, height, pixels) in self.get_raw(indices).items()}
 
     def get_raw(self, indices: list[int]) -> dict[int, tuple[int, int, bytes]]:
         """(width, height, RGB bytes) of the tiles of these unique-file indices; indices with no usable tile are

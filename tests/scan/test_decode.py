@@ -175,7 +175,10 @@ def test_statistics_that_fail_make_their_rows_unreadable_not_a_crash(tmp_path, m
     monkeypatch.setattr(decode, "measure_many", failing)
     random_rgb(1, (24, 24)).save(tmp_path / "small.png")
     random_rgb(2, (120, 90)).save(tmp_path / "large.png")
-    results = scan_many([str(tmp_path / "small.png"), str(tmp_path / "large.png")])
+    # A missing file first: the failed rows are found by their records, not by how many images came before.
+    missing, *results = scan_many([str(tmp_path / "gone.png"), str(tmp_path / "small.png"),
+                                   str(tmp_path / "large.png")])
+    assert missing[0]["status"] == "missing"
     for record, thumb, tile in results:
         assert (record["status"], record["error_kind"]) == ("unreadable", "decode_error")
         assert record["error"] and thumb == b"" and tile == b""
