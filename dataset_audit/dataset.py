@@ -29,9 +29,10 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "n.a.", "#n/a", "nan", "null", "non
                             "missing"})
 # A column "looks like image paths" when at least this share of its non-empty values end in an image extension.
 PATH_COLUMN_SHARE = 0.5
-# Where a table row's image is: a local path, or a URL read through fsspec. A URL stays text: Path would collapse
-# its "//" (s3://bucket/key -> s3:/bucket/key).
-ImagePath = Path | str
+# Where a table row's image is: an absolute local path or a URL read through fsspec, both as text. Text, not Path:
+# Path would collapse a URL's "//" (s3://bucket/key -> s3:/bucket/key), and parsing a Path per row took several
+# times os.path's time in the main process (the commit that made this change gives the figures).
+ImagePath = str
 
 
 def _cell_text(value: object) -> str:
@@ -79,7 +80,7 @@ class Table:
         return [_cell_text(v) for v in self.frame[self.path_col].tolist()]
 
     def resolved_paths(self) -> list[ImagePath | None]:
-        """Absolute paths to read, or URLs (as written, stripped); None where the cell is empty. A file:// URL is
+        """Absolute paths to read (str), or URLs (as written, stripped); None where the cell is empty. A file:// URL is
         the local path it names. A cell with surrounding spaces names the file spelt exactly so when that exists
         (file names may start or end with a space), else the stripped name."""
         return [self.resolve(value) for value in self.paths()]
@@ -110,12 +111,12 @@ class Table:
                 pass
         return path
 
-    def _under_root(self, text: str) -> Path:
+    def _under_root(self, text: str) -> str:
+        """The absolute path a cell names, normalised as the scan opens it (os.path.abspath: "a/./b" is "a/b", and
+        "a/../b" is "b", as in the scan cache's keys)."""
         if text.startswith("~"):
-            path = Path(text).expanduser()
-            return path if path.is_absolute() else self.root / path
-        # One Path from one string (the same path as root / Path(text)): a row costs one parse, not three.
-        return Path(text if os.path.isabs(text) else os.path.join(self.root, text))
+            text = os.path.expanduser(text)
+        return os.path.normpath(text if os.path.isabs(text) else os.path.join(self.root, text))
 
     def outside_root(self, paths: list[ImagePath | None] | None = None, urls: bool = False) -> list[bool]:
         """Per row: whether its image path leads outside the root folder (an absolute path elsewhere, or '..').
@@ -269,17 +270,21 @@ def _load_folder(folder: Path) -> Table:
     records: list[tuple[str, str, str]] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        # Split and label come from the folders, so they are worked out once per folder, and a file costs a string
+        # join: a Path per file was most of the time of loading a large folder (the commit gives the figures).
+        inside = os.path.relpath(dirpath, folder)
+        folders = [] if inside == os.curdir else inside.split(os.sep)
+        split = ""
+        if folders and folders[0].lower() in SPLIT_FOLDERS:
+            split = SPLIT_FOLDERS[folders[0].lower()]
+            label = folders[1] if len(folders) > 1 else ""
+        else:
+            label = folders[0] if folders else ""
+        prefix = "".join(f"{part}/" for part in folders)
         for name in sorted(filenames):
-            if Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
+            if os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
                 continue
-            relative = Path(dirpath, name).relative_to(folder)
-            parts = relative.parts
-            split = ""
-            if len(parts) > 1 and parts[0].lower() in SPLIT_FOLDERS:
-                split = SPLIT_FOLDERS[parts[0].lower()]
-                parts = parts[1:]
-            label = parts[0] if len(parts) > 1 else ""
-            records.append((relative.as_posix(), label, split))
+            records.append((prefix + name, label, split))
     if not records:
         raise AuditUsageError(
             f"{folder} holds no image files (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})"

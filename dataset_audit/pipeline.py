@@ -121,7 +121,7 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
                                    progress=callback, limits=ScanLimits(config.max_file_bytes, config.image_timeout),
                                    refused=table.outside_root(paths, urls=True) if config.confine_to_root else None,
                                    map_items=backend.map_items)
-        del paths  # a Path object per row (~150 bytes each): not kept through the analysers
+        del paths  # a path string per row: not kept through the analysers
         table.notes.extend(features.stats.warnings)  # e.g. a corrupt cache rebuilt: the report says so too
         timings["scan"] = features.stats.seconds
     profiles = profile_table(table) if any(a.uses_profiles for a in analysers) else None

@@ -25,7 +25,7 @@ def test_csv_roles_detected_and_values_kept_raw(tmp_path):
     assert table.split_col == "split"
     assert table.frame["temp"].tolist() == ["007", "NA"]  # nothing converted or dropped
     assert table.root == tmp_path.resolve()
-    assert table.resolved_paths()[0] == tmp_path.resolve() / "a.jpg"
+    assert table.resolved_paths()[0] == str(tmp_path.resolve() / "a.jpg")
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
