@@ -470,8 +470,8 @@ def _rerank(out: Neighbours, rows: np.ndarray, positions: np.ndarray, shortlist:
         safe = np.where(present, block, 0)
         others = codes[safe].astype(np.float32)
         # Products of int8 codes summed over 768 values stay below 2^24, so float32 holds every partial sum
-        # exactly: a batched matrix product gives the same dots as any other order, and with blocks of 128 the
-        # gathered vectors stay in the processor's cache (the commit that made this change gives the figures).
+        # exactly: a batched matrix product gives the same dots as any other order. Blocks of 128 (6 MB of gathered
+        # vectors) ran faster than 512 (the commit that made this change gives the figures).
         dot = np.matmul(others, query_codes_block.astype(np.float32)[:, :, None])[:, :, 0]
         dot *= scales[safe] * query_scales[:, None]
         squared = np.where(present, np.maximum(0.0, 2.0 - 2.0 * dot), np.inf)
