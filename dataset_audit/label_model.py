@@ -39,16 +39,18 @@ def gradient_histograms(grey: np.ndarray) -> np.ndarray:
     gy[:, 1:-1, :] = grey[:, 2:, :] - grey[:, :-2, :]
     magnitude = np.hypot(gx, gy)
     position = np.mod(np.arctan2(gy, gx), np.pi) / np.pi * HOG_BINS
-    lower = np.floor(position).astype(np.int64) % HOG_BINS
-    upper_weight = position - np.floor(position)
+    floor = np.floor(position)
+    lower = floor.astype(np.int64) % HOG_BINS
+    upper_weight = position - floor
     upper = (lower + 1) % HOG_BINS
-    # Each pixel's magnitude goes to its two nearest bins: two scattered writes, not a masked pass per bin.
-    planes = np.zeros((n * height * width, HOG_BINS), dtype=np.float32)
-    pixels = np.arange(n * height * width)
+    # Each pixel's magnitude goes to its two nearest bins: two scattered writes, not a masked pass per bin, at flat
+    # positions (pixel x HOG_BINS + bin: one index array instead of two to broadcast).
+    planes = np.zeros(n * height * width * HOG_BINS, dtype=np.float32)
+    first_bin = np.arange(0, planes.size, HOG_BINS)
     magnitude = magnitude.ravel()
     upper_weight = upper_weight.ravel()
-    planes[pixels, lower.ravel()] = magnitude * (1 - upper_weight)
-    planes[pixels, upper.ravel()] += magnitude * upper_weight
+    planes[first_bin + lower.ravel()] = magnitude * (1 - upper_weight)
+    planes[first_bin + upper.ravel()] += magnitude * upper_weight
     planes = planes.reshape(n, height, width, HOG_BINS)
     # A window is 2 x 2 cells of HOG_STRIDE pixels (HOG_WINDOW = 2 x HOG_STRIDE): cell sums from strided views,
     # then window sums from the cells (faster than an integral image, and no cancellation).
