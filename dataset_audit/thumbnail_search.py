@@ -299,7 +299,7 @@ def smallest(values: np.ndarray, take: int) -> np.ndarray:
     under = values <= kth[:, None]
     plain = np.count_nonzero(under, axis=1) == take
     if plain.all():  # no ties: no copy of the rows that have none
-        return (np.flatnonzero(under) % values.shape[1]).reshape(-1, take)  # 2-D nonzero is 5x slower
+        return (np.flatnonzero(under) % values.shape[1]).reshape(-1, take)  # 2-D nonzero is slower
     out = np.empty((len(values), take), dtype=np.intp)
     out[plain] = (np.flatnonzero(under[plain]) % values.shape[1]).reshape(-1, take)
     tied = ~plain

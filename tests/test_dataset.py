@@ -111,6 +111,25 @@ def test_folder_layout_with_splits(tmp_path):
     assert table.splits() == ["test", "train", "train"]
 
 
+def test_folder_layout_loose_files_capitals_and_nested_folders(tmp_path):
+    for folder, name in [("", "loose.jpg"), ("Train/cat", "1.JPG"), ("dogs/sub", "2.jpg"), (".hidden", "3.jpg")]:
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / name).write_bytes(b"x")
+    table = load_table(tmp_path, Config())
+    assert table.frame["path"].tolist() == ["loose.jpg", "Train/cat/1.JPG", "dogs/sub/2.jpg"]  # no dot-folders
+    assert table.frame["label"].tolist() == ["", "cat", "dogs"]
+    assert table.frame["split"].tolist() == ["", "train", ""]
+    assert table.resolved_paths() == [str(tmp_path.resolve() / p) for p in table.frame["path"]]
+
+
+def test_resolved_paths_are_normalised_strings_under_the_root(tmp_path):
+    csv = write(tmp_path / "t.csv", "file\na/./b/../c.jpg\n~no-such-user-here/d.jpg\n")
+    table = load_table(csv, Config())
+    root = str(tmp_path.resolve())
+    # As the scan's cache keys spell them; a home folder that does not exist stays a folder under the root.
+    assert table.resolved_paths() == [f"{root}/a/c.jpg", f"{root}/~no-such-user-here/d.jpg"]
+
+
 def test_folder_without_images_is_an_error(tmp_path):
     (tmp_path / "a.txt").write_text("x")
     with pytest.raises(AuditUsageError, match="holds no image files"):

@@ -80,7 +80,7 @@ def _job(args: tuple[int, str | None]) -> tuple[int, tuple[int, int, bytes] | No
 StoredTiles = Callable[[Sequence[int]], dict[int, tuple[int, int, bytes]]]
 
 
-def make_sprites(paths: list[Path | None], jobs: int = 1, progress: Callable[[int], None] | None = None,
+def make_sprites(paths: list[str | None], jobs: int = 1, progress: Callable[[int], None] | None = None,
                  stored: StoredTiles | None = None, cache_dir: Path | None = None,
                  identities: Sequence[str] | None = None) -> SpriteSheets:
     """Tiles for `paths` in order (tile i is paths[i]), packed into WebP sheets. `stored` gives the scan's tiles
@@ -170,7 +170,7 @@ def _done(webp: bytes) -> Future[bytes]:
     return done
 
 
-def _fill(paths: list[Path | None], start: int, count: int, sprites: SpriteSheets, jobs: int,
+def _fill(paths: list[str | None], start: int, count: int, sprites: SpriteSheets, jobs: int,
           progress: Callable[[int], None] | None, stored: StoredTiles | None) -> np.ndarray:
     """The sheet of tiles start .. start + count as a (height, width, 3) array (unreadable ones noted in
     sprites.missing). Tiles are copied into the array: an image object and a paste per tile took longer (the
