@@ -10,14 +10,14 @@ import hashlib
 import io
 import os
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .safe_read import ImageTimeout, ReadRefused, ScanLimits, read_image_file, time_limit
+from .safe_read import ImageTimeout, ReadRefused, ScanLimits, read_image_file, time_limit, time_limits
 
 # Bump when a feature's definition changes: cached records of other versions are re-scanned.
 # 4: records are stored as JSON, never pickled; new error kinds (not_regular_file, file_too_large, timeout, ...).
@@ -171,7 +171,12 @@ def scan_many(paths: Sequence[str | None],
     together once all are decoded, one numpy call per statistic for each group of the same size: for a 32x32
     image numpy's cost per call is most of its statistics' time. The values are those of one image at a time."""
     batch = _Batch()
-    out = [_scan_one(path, limits, batch) for path in paths]
+    # Pillow's warnings about a damaged file (corrupt EXIF, truncated tags) are not printed: what matters about the
+    # file is in its record. One warnings filter and one SIGALRM handler for the chunk: installing them per image
+    # cost about a tenth of a small image's scan.
+    with warnings.catch_warnings(), time_limits(limits.seconds_per_image) as limit:
+        warnings.simplefilter("ignore")
+        out = [_scan_one(path, limits, limit, batch) for path in paths]
     failed = batch.finish()
     for position, (record, _, _) in enumerate(out):
         if id(record) in failed:  # statistics that could not be computed: unreadable, as for one image
@@ -181,16 +186,15 @@ def scan_many(paths: Sequence[str | None],
     return out
 
 
-def _scan_one(path: str | None, limits: ScanLimits, batch: _Batch) -> tuple[dict[str, Any], bytes, bytes]:
+def _scan_one(path: str | None, limits: ScanLimits, limit: Callable[[], AbstractContextManager[None]],
+              batch: _Batch) -> tuple[dict[str, Any], bytes, bytes]:
+    """One file's record, thumbnail and tile; `limit()` bounds its read and decode (safe_read.time_limits)."""
     record = _blank_record()
     if not path:
         record.update(status="missing", error_kind="empty_path", error="the path cell is empty")
         return record, b"", b""
     try:
-        # Pillow's warnings about a damaged file (corrupt EXIF, truncated tags) are not printed: what matters
-        # about the file is in its record.
-        with time_limit(limits.seconds_per_image), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with limit():
             data = read_image_file(path, limits.max_file_bytes)
             record["file_bytes"] = len(data)
             record["byte_hash"] = _digest64(data)
@@ -304,16 +308,21 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str, batch: _Batch) 
         work_size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
         rgb = rgb.resize(work_size, Image.Resampling.BILINEAR, reducing_gap=2.0)  # a new small image, no full copy
         pixels = np.asarray(rgb)
-    gray32 = np.asarray(rgb.convert("L").resize((PHASH_SIZE, PHASH_SIZE), Image.Resampling.LANCZOS))
+    # An image of the pHash's size needs no resize: its luma is computed with the others of its group (_measure_into)
+    gray32 = (None if rgb.size == (PHASH_SIZE, PHASH_SIZE)
+              else np.asarray(rgb.convert("L").resize((PHASH_SIZE, PHASH_SIZE), Image.Resampling.LANCZOS)))
     record["status"] = "ok"
     batch.add(record, pixels, single_channel, gray32)
-    return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes(), _tile(rgb)
+    return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes(), _tile(rgb, pixels)
 
 
-def _tile(rgb: Image.Image) -> bytes:
+def _tile(rgb: Image.Image, pixels: np.ndarray) -> bytes:
     """The image shrunk to fit TILE_SIDE x TILE_SIDE (aspect kept; smaller images as they are) as two bytes of width
-    and height and the raw RGB bytes: at most 3 KB, and read back with no decoder at all (scan/tiles.py)."""
-    tile = rgb.copy() if max(rgb.size) > TILE_SIDE else rgb
+    and height and the raw RGB bytes: at most 3 KB, and read back with no decoder at all (scan/tiles.py).
+    `pixels` is `rgb` as an array: a small image's bytes are taken from it, not from Pillow a second time."""
+    if max(rgb.size) <= TILE_SIDE:
+        return bytes(rgb.size) + pixels.tobytes()
+    tile = rgb.copy()
     tile.thumbnail((TILE_SIDE, TILE_SIDE), Image.Resampling.LANCZOS)
     return bytes((tile.width, tile.height)) + tile.tobytes()
 
@@ -347,11 +356,12 @@ class _Batch:
     def __init__(self) -> None:
         self.waiting: list[tuple[dict[str, Any], np.ndarray, bool, np.ndarray]] = []
 
-    def add(self, record: dict[str, Any], pixels: np.ndarray, single_channel: bool, gray32: np.ndarray) -> None:
+    def add(self, record: dict[str, Any], pixels: np.ndarray, single_channel: bool,
+            gray32: np.ndarray | None) -> None:
         if pixels.shape[0] * pixels.shape[1] <= BATCH_PIXELS:
             self.waiting.append((record, pixels, single_channel, gray32))
         else:
-            _measure_into([record], pixels[None], np.array([single_channel]), gray32[None])
+            _measure_into([record], pixels[None], np.array([single_channel]), None if gray32 is None else gray32[None])
 
     def finish(self) -> set[int]:
         """Measure what waits, in groups of one image size (of at most GROUP_PIXELS); the ids of the records whose
@@ -367,19 +377,30 @@ class _Batch:
                 group = same_size[start:start + step]
                 try:
                     _measure_into([item[0] for item in group], np.stack([item[1] for item in group]),
-                                  np.array([item[2] for item in group]), np.stack([item[3] for item in group]))
+                                  np.array([item[2] for item in group]),
+                                  None if group[0][3] is None else np.stack([item[3] for item in group]))
                 except Exception:  # noqa: BLE001 - never a crash: each image's row says what failed
                     failed.update(id(item[0]) for item in group)
         return failed
 
 
 def _measure_into(records: list[dict[str, Any]], pixels: np.ndarray, single_channel: np.ndarray,
-                  gray32: np.ndarray) -> None:
-    """Statistics (measure_many) and pHash of n same-size images into their records."""
+                  gray32: np.ndarray | None) -> None:
+    """Statistics (measure_many) and pHash of n same-size images into their records. gray32 None: the images are
+    PHASH_SIZE square, and their luma is Pillow's convert("L") of `pixels` (pillow_luma)."""
+    if gray32 is None:
+        gray32 = pillow_luma(pixels)
     for record, hashed, *values in zip(records, bits_to_int64_many(phash_bits_many(gray32)),
                                        *measure_many(pixels, single_channel).values(), strict=True):
         record.update(zip(MEASURED, values, strict=True))
         record["phash"] = hashed
+
+
+def pillow_luma(pixels: np.ndarray) -> np.ndarray:
+    """Pillow's convert("L") of (..., 3) uint8 RGB, bit for bit: its fixed-point ITU-R 601-2 weights (L24 in
+    libImaging/Convert.c), rounded. Equal for every one of the 2^24 colours (tests/scan/test_decode.py)."""
+    wide = pixels.astype(np.uint32)
+    return ((wide[..., 0] * 19595 + wide[..., 1] * 38470 + wide[..., 2] * 7471 + 0x8000) >> 16).astype(np.uint8)
 
 
 MEASURED = ("mean_r", "mean_g", "mean_b", "std_r", "std_g", "std_b", "brightness", "contrast", "sharpness",

@@ -3,7 +3,7 @@
 A table may name anything: a FIFO (open() would wait forever for a writer), /dev/zero (read() never ends), a
 socket, a 50 GB file. Every such path must become a finding for its row, never a hang or a MemoryError that
 stops the run. `read_image_file` raises `ReadRefused` (with a record error_kind) for all of them; `time_limit`
-bounds the whole decode of one image.
+bounds the whole decode of one image (`time_limits`, of each of many in a row).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import os
 import signal
 import stat
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024  # far above any real image file; a bound on one worker's memory
@@ -111,6 +111,42 @@ def _raise_timeout(signum, frame) -> None:  # noqa: ARG001 - signal handler sign
     raise ImageTimeout()
 
 
+class _Deadline:
+    """One body's real-time interval timer (time_limits): only setitimer, the handler is already in place."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> bool:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return False
+
+
+@contextmanager
+def time_limits(seconds: float) -> Iterator[Callable[[], AbstractContextManager[None]]]:
+    """time_limit for many bodies in a row (a worker's chunk of images): yields a function that returns one body's
+    context manager. The SIGALRM handler is installed once for all of them, each body only starts and stops the
+    timer; the same rules as time_limit (main thread, seconds > 0, setitimer available), else no limit."""
+    usable = (seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield nullcontext
+        return
+    previous = signal.signal(signal.SIGALRM, _raise_timeout)
+    try:
+        yield lambda: _Deadline(seconds)
+    finally:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+
+
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise ImageTimeout in the body after `seconds` (a real-time interval timer and SIGALRM).
@@ -119,17 +155,5 @@ def time_limit(seconds: float) -> Iterator[None]:
     without setitimer) the body runs unbounded. Pillow decodes in blocks and returns to Python between them, so the
     exception lands within one block's decode time.
     """
-    usable = (seconds > 0 and hasattr(signal, "setitimer")
-              and threading.current_thread() is threading.main_thread())
-    if not usable:
+    with time_limits(seconds) as limit, limit():
         yield
-        return
-    previous = signal.signal(signal.SIGALRM, _raise_timeout)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        try:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        finally:  # even if the timer fired on the way out: the handler is always restored
-            signal.signal(signal.SIGALRM, previous)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import time
+
 import imagehash
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from dataset_audit.scan.decode import (
     bits_to_int64,
     measure_many,
     phash_bits,
+    pillow_luma,
     scan_many,
     scan_one,
     scan_with_tile,
@@ -182,3 +186,57 @@ def test_statistics_that_fail_make_their_rows_unreadable_not_a_crash(tmp_path, m
     for record, thumb, tile in results:
         assert (record["status"], record["error_kind"]) == ("unreadable", "decode_error")
         assert record["error"] and thumb == b"" and tile == b""
+
+
+def test_pillow_luma_is_pillows_grey_for_every_colour():
+    # All 2^24 RGB colours, as a 4096 x 4096 image, in strips: the 32x32 images' pHash uses this, not convert("L").
+    colours = np.arange(1 << 24, dtype=np.uint32)
+    rgb = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=-1).astype(np.uint8)
+    rgb = rgb.reshape(4096, 4096, 3)
+    for top in range(0, 4096, 512):
+        strip = rgb[top:top + 512]
+        assert np.array_equal(pillow_luma(strip), np.asarray(Image.fromarray(strip).convert("L"))), top
+
+
+@pytest.mark.parametrize("size", [(32, 32), (20, 16), (48, 40)])
+def test_phash_thumbnail_and_tile_are_pillows(tmp_path, size):
+    # 32x32: luma from the array (no resize); 20x16: the tile is the array's bytes; 48x40: Pillow for both.
+    path = tmp_path / "image.jpg"
+    random_rgb(7, size).save(path, quality=90)
+    record, thumb, tile = scan_with_tile(str(path))
+    decoded = Image.open(path).convert("RGB")
+    assert record["phash"] == bits_to_int64(imagehash.phash(decoded).hash.ravel())
+    assert thumb == decoded.resize((16, 16), Image.Resampling.BOX).tobytes()
+    shown = decoded.copy()
+    shown.thumbnail((32, 32), Image.Resampling.LANCZOS)
+    assert tile == bytes(shown.size) + shown.tobytes()
+
+
+def test_a_stuck_image_times_out_alone_and_the_alarm_handler_is_restored(tmp_path, monkeypatch):
+    paths = []
+    for i in range(3):
+        random_rgb(30 + i, (24, 24)).save(tmp_path / f"image_{i}.png")
+        paths.append(str(tmp_path / f"image_{i}.png"))
+    real = decode._decode_into
+
+    def stuck_on_the_second(record, data, path, batch):
+        if path == paths[1]:
+            time.sleep(30)  # stands for a decoder that does not come back
+        return real(record, data, path, batch)
+
+    def mine(signum, frame):  # noqa: ARG001
+        pass
+
+    monkeypatch.setattr(decode, "_decode_into", stuck_on_the_second)
+    previous = signal.signal(signal.SIGALRM, mine)
+    try:
+        started = time.monotonic()
+        results = scan_many(paths, decode.ScanLimits(seconds_per_image=0.3))
+        assert time.monotonic() - started < 10
+        assert signal.getsignal(signal.SIGALRM) is mine
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert [(r[0]["status"], r[0]["error_kind"]) for r in results] == [("ok", ""), ("unreadable", "timeout"),
+                                                                       ("ok", "")]
+    assert results[0][1] and results[2][1]
