@@ -181,6 +181,8 @@ class Analyser:
     cost: how long it runs relative to the others (1: a pass over columns or features; the slowest analysers say
     more). Analysers with a cost above 1 run side by side in lanes (lanes.py), the costliest first so the lanes end
     together; the others run in the calling process.
+    shares: analysers with the same non-empty value compute one intermediate result that each keeps for the next
+    in its process (embedding.neighbourhood, the kNN search); the pipeline runs them one after the other in one lane.
     """
 
     name: str
@@ -191,6 +193,7 @@ class Analyser:
     settings: tuple[Setting, ...] = ()
     uses_profiles: bool = False
     cost: int = 1
+    shares: str = ""
 
     def __post_init__(self) -> None:
         unknown = [n for n in self.needs if n not in NEEDS]

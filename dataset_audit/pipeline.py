@@ -140,24 +140,33 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
             found[position], seconds[position] = section, time.perf_counter() - t0
             if advance:
                 advance(1)
-    # The rest run side by side (lanes.py), the costliest first; sections keep the registry's order.
+    # The rest run side by side (lanes.py), the costliest first, analysers that share a search as one task
+    # (lane_tasks); sections keep the registry's order.
     pending = sorted((p for p, s in enumerate(found) if s is None), key=lambda p: -analysers[p].cost)
     inputs = {p: AuditInput(table=table, features=features, config=config,
                             settings=settings_by_name[analysers[p].name], profiles=profiles) for p in pending}
 
-    def finished(task: int, section: Section, took: float) -> None:
-        position = pending[task]
-        stored.put(analysers[position], settings_by_name[analysers[position].name], section)
-        found[position], seconds[position] = section, took
-        if advance:
-            advance(1)
+    tasks = lane_tasks([analysers[p] for p in pending], pending)
+
+    def run_task(task: int) -> list[tuple[Section, float]]:
+        out = []
+        for position in tasks[task]:
+            started = time.perf_counter()
+            out.append((run_analyser(analysers[position], inputs[position]), time.perf_counter() - started))
+        return out
+
+    def finished(task: int, results: list[tuple[Section, float]], _: float) -> None:
+        for position, (section, took) in zip(tasks[task], results, strict=True):
+            stored.put(analysers[position], settings_by_name[analysers[position].name], section)
+            found[position], seconds[position] = section, took
+            if advance:
+                advance(1)
 
     t0 = time.perf_counter()
-    costly = sum(analysers[p].cost > 1 for p in pending)  # only these are worth a helper; the rest run here
+    costly = sum(max(analysers[p].cost for p in task) > 1 for task in tasks)  # worth a helper; the rest run here
     cores = resolve_jobs(config.jobs)
     try:
-        run_lanes(lambda task: run_analyser(analysers[pending[task]], inputs[pending[task]]), len(pending),
-                  lane_count(cores, costly), finished, movable=costly, cores=cores)
+        run_lanes(run_task, len(tasks), lane_count(cores, costly), finished, movable=costly, cores=cores)
     finally:
         forget_neighbourhood()  # shared by the embedding and labels analysers; not kept past them
     timings["analyse"] = time.perf_counter() - t0
@@ -175,6 +184,25 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
     return AuditResult(table=table, features=features, sections=sections, metrics=metrics, gates=results,
                        config=config, seconds=time.perf_counter() - started, timings=timings,
                        not_computed=not_computed, from_cache=from_cache)
+
+
+def lane_tasks(analysers: list[Analyser], positions: list[int]) -> list[list[int]]:
+    """The lanes' tasks: each a list of positions run one after the other in one lane. Analysers that share an
+    intermediate result (Analyser.shares) form one task, in their given order; the others are one each. Ordered by
+    the costliest member, costliest first (the first task runs in this process: at 1M images the duplicate search's
+    memory must stay here, see lanes.run_lanes)."""
+    tasks: list[list[int]] = []
+    together: dict[str, list[int]] = {}
+    for analyser, position in zip(analysers, positions, strict=True):
+        if analyser.shares:
+            if analyser.shares not in together:
+                together[analyser.shares] = []
+                tasks.append(together[analyser.shares])
+            together[analyser.shares].append(position)
+        else:
+            tasks.append([position])
+    cost = {position: analyser.cost for analyser, position in zip(analysers, positions, strict=True)}
+    return sorted(tasks, key=lambda task: -max(cost[p] for p in task))
 
 
 class _AnalysisStore:

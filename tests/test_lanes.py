@@ -180,3 +180,39 @@ def test_an_openmp_map_in_a_helper_after_the_parent_used_openmp_does_not_hang(co
                             timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[(1500, 2), (1500, 2)]"
+
+
+def test_analysers_that_share_a_search_are_one_task_and_the_duplicate_search_stays_first() -> None:
+    from dataset_audit.analysers import REGISTRY
+    from dataset_audit.pipeline import lane_tasks
+
+    pending = sorted(range(len(REGISTRY)), key=lambda p: -REGISTRY[p].cost)  # as run_audit orders them
+    tasks = lane_tasks([REGISTRY[p] for p in pending], pending)
+    names = [[REGISTRY[p].name for p in task] for task in tasks]
+    assert names[0] == ["duplicates"]  # the first task runs in this process (its memory at 1M images)
+    assert names[1] == ["labels", "embedding"]  # labels searches the neighbours, embedding reuses them
+    assert sorted(p for task in tasks for p in task) == list(range(len(REGISTRY)))
+
+
+@linux_only
+def test_the_neighbourhood_is_searched_once_when_lanes_run(tmp_path, monkeypatch) -> None:
+    """Labels and embedding both use embedding.neighbourhood; in one lane the second reuses the first's search.
+    When either lane could take either, the lane that came free first searched again (a third of 60k runs)."""
+    from typer.testing import CliRunner
+
+    from dataset_audit.analysers import embedding
+    from dataset_audit.cli import app
+
+    log = tmp_path / "searches.txt"
+    real = embedding.neighbours
+
+    def logged(*args, **kwargs):
+        with open(log, "a") as handle:  # the helper is a forked process: a file sees both
+            handle.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embedding, "neighbours", logged)
+    result = CliRunner().invoke(app, ["run", str(SAMPLE / "images.csv"), "--label-col", "label", "--out",
+                                      str(tmp_path / "out"), "--no-cache", "--jobs", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert len(log.read_text().split()) == 1

@@ -382,6 +382,7 @@ ANALYSER = Analyser(
     title="Label quality",
     run=run,
     cost=5,  # CIFAR-10 60k timings (make bench): the slowest analysers start first
+    shares=embedding.NEIGHBOURHOOD,  # the kNN check searches the embedding analyser's neighbours
     needs=("images", "decoded", "labels"),
     settings=(
         Setting("folds", 5, "cross-validation folds of the cheap model; classes with fewer images are left out",
