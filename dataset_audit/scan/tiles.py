@@ -59,12 +59,7 @@ class TileStore:
     def get_raw(self, indices: list[int]) -> dict[int, tuple[int, int, bytes]]:
         """(width, height, RGB bytes) of the tiles of these unique-file indices; indices with no usable tile are
         left out. What the report's sprite sheets need, without an image object per tile."""
-        raw: dict[int, bytes] = {}
-        for index in indices:
-            if self._offsets[index] >= 0:
-                self._at_end = False
-                self._file.seek(int(self._offsets[index]))
-                raw[index] = self._file.read(int(self._lengths[index]))
+        raw = self._read_written(indices)
         wanted = [i for i in indices if i not in raw and self._in_cache[i]]
         if wanted and self._cache_dir is not None:
             cache = ScanCache(self._cache_dir)
@@ -79,6 +74,27 @@ class TileStore:
             if tile is not None:
                 tiles[index] = tile
         return tiles
+
+    def _read_written(self, indices: list[int]) -> dict[int, bytes]:
+        """The bytes of the tiles this store's file holds, read in runs: tiles written one after the other (a
+        worker task's files arrive together) come in one read, not a seek and a read each."""
+        wanted = np.asarray([i for i in indices if self._offsets[i] >= 0], dtype=np.int64)
+        if not len(wanted):
+            return {}
+        wanted = wanted[np.argsort(self._offsets[wanted], kind="stable")]
+        starts = self._offsets[wanted]
+        ends = starts + self._lengths[wanted]
+        # A run ends where the next tile does not begin exactly where this one ends (or repeats it).
+        breaks = np.flatnonzero(starts[1:] != ends[:-1]) + 1
+        raw: dict[int, bytes] = {}
+        self._at_end = False
+        for run in np.split(np.arange(len(wanted)), breaks):
+            first = int(starts[run[0]])
+            self._file.seek(first)
+            data = self._file.read(int(ends[run[-1]]) - first)
+            for position in run:
+                raw[int(wanted[position])] = data[int(starts[position]) - first:int(ends[position]) - first]
+        return raw
 
     def close(self) -> None:
         self._remove()
