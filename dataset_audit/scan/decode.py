@@ -172,8 +172,8 @@ def scan_many(paths: Sequence[str | None],
     image numpy's cost per call is most of its statistics' time. The values are those of one image at a time."""
     batch = _Batch()
     # Pillow's warnings about a damaged file (corrupt EXIF, truncated tags) are not printed: what matters about the
-    # file is in its record. One warnings filter and one SIGALRM handler for the chunk: installing them per image
-    # cost about a tenth of a small image's scan.
+    # file is in its record. One warnings filter and one SIGALRM handler for the whole chunk: installed per image,
+    # they were a visible share of a 32x32 JPEG's scan under cProfile (the commit that made this change).
     with warnings.catch_warnings(), time_limits(limits.seconds_per_image) as limit:
         warnings.simplefilter("ignore")
         out = [_scan_one(path, limits, limit, batch) for path in paths]
