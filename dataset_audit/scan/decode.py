@@ -210,6 +210,7 @@ def _scan_one(path: str | None, limits: ScanLimits, limit: Callable[[], Abstract
                       error=f"reading and decoding took longer than {limits.seconds_per_image:g} s; stopped")
     except Exception as exc:  # noqa: BLE001 - every decoder failure is a finding, never a crash
         record.update(status="unreadable", error_kind=_classify_error(exc), error=f"{type(exc).__name__}: {exc}"[:300])
+    batch.discard(record)  # a time limit that struck after the image was queued: no statistics for a failed row
     return record, b"", b""
 
 
@@ -311,9 +312,11 @@ def _decode_into(record: dict[str, Any], data: bytes, path: str, batch: _Batch) 
     # An image of the pHash's size needs no resize: its luma is computed with the others of its group (_measure_into)
     gray32 = (None if rgb.size == (PHASH_SIZE, PHASH_SIZE)
               else np.asarray(rgb.convert("L").resize((PHASH_SIZE, PHASH_SIZE), Image.Resampling.LANCZOS)))
+    thumb = rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes()
+    tile = _tile(rgb, pixels)
     record["status"] = "ok"
-    batch.add(record, pixels, single_channel, gray32)
-    return rgb.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX).tobytes(), _tile(rgb, pixels)
+    batch.add(record, pixels, single_channel, gray32)  # last: nothing that can fail or time out comes after it
+    return thumb, tile
 
 
 def _tile(rgb: Image.Image, pixels: np.ndarray) -> bytes:
@@ -354,7 +357,7 @@ class _Batch:
     pixels each, for the files of one worker task), larger ones are measured at once."""
 
     def __init__(self) -> None:
-        self.waiting: list[tuple[dict[str, Any], np.ndarray, bool, np.ndarray]] = []
+        self.waiting: list[tuple[dict[str, Any], np.ndarray, bool, np.ndarray | None]] = []
 
     def add(self, record: dict[str, Any], pixels: np.ndarray, single_channel: bool,
             gray32: np.ndarray | None) -> None:
@@ -362,6 +365,12 @@ class _Batch:
             self.waiting.append((record, pixels, single_channel, gray32))
         else:
             _measure_into([record], pixels[None], np.array([single_channel]), None if gray32 is None else gray32[None])
+
+    def discard(self, record: dict[str, Any]) -> None:
+        """Forget a record that failed after all (its time limit struck after add()): it is not measured, and
+        values a large image's immediate measurement wrote are reset."""
+        self.waiting = [item for item in self.waiting if item[0] is not record]
+        record.update((name, RECORD_COLUMNS[name]) for name in (*MEASURED, "phash"))
 
     def finish(self) -> set[int]:
         """Measure what waits, in groups of one image size (of at most GROUP_PIXELS); the ids of the records whose

@@ -189,12 +189,12 @@ def test_statistics_that_fail_make_their_rows_unreadable_not_a_crash(tmp_path, m
 
 
 def test_pillow_luma_is_pillows_grey_for_every_colour():
-    # All 2^24 RGB colours, as a 4096 x 4096 image, in strips: the 32x32 images' pHash uses this, not convert("L").
-    colours = np.arange(1 << 24, dtype=np.uint32)
-    rgb = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=-1).astype(np.uint8)
-    rgb = rgb.reshape(4096, 4096, 3)
-    for top in range(0, 4096, 512):
-        strip = rgb[top:top + 512]
+    # All 2^24 RGB colours, as a 4096 x 4096 image made a strip at a time: the 32x32 images' pHash uses this, not
+    # convert("L").
+    for top in range(0, 4096, 256):
+        colours = np.arange(top * 4096, (top + 256) * 4096, dtype=np.uint32)
+        strip = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=-1).astype(np.uint8)
+        strip = strip.reshape(256, 4096, 3)
         assert np.array_equal(pillow_luma(strip), np.asarray(Image.fromarray(strip).convert("L"))), top
 
 
@@ -240,3 +240,27 @@ def test_a_stuck_image_times_out_alone_and_the_alarm_handler_is_restored(tmp_pat
     assert [(r[0]["status"], r[0]["error_kind"]) for r in results] == [("ok", ""), ("unreadable", "timeout"),
                                                                        ("ok", "")]
     assert results[0][1] and results[2][1]
+
+
+@pytest.mark.parametrize("size", [(24, 24), (120, 90)])  # queued for the chunk's measuring, measured at once
+def test_a_time_limit_striking_after_an_image_was_queued_leaves_no_statistics(tmp_path, monkeypatch, size):
+    paths = []
+    for i in range(3):
+        random_rgb(40 + i, size).save(tmp_path / f"image_{i}.png")
+        paths.append(str(tmp_path / f"image_{i}.png"))
+    real_add = decode._Batch.add
+
+    def slow_after_the_second(self, record, *args):
+        real_add(self, record, *args)
+        if record["byte_hash"] == second_hash:
+            time.sleep(30)  # the time limit strikes after the image was queued (or measured)
+
+    second_hash = scan_one(paths[1])[0]["byte_hash"]
+    monkeypatch.setattr(decode._Batch, "add", slow_after_the_second)
+    results = scan_many(paths, decode.ScanLimits(seconds_per_image=0.3))
+    first, second, third = (r[0] for r in results)
+    assert (second["status"], second["error_kind"]) == ("unreadable", "timeout")
+    assert np.isnan(second["mean_r"]) and np.isnan(second["sharpness"]) and second["phash"] == 0
+    assert results[1][1] == b"" and results[1][2] == b""
+    alone = [scan_one(p)[0] for p in (paths[0], paths[2])]
+    assert [first, third] == alone
