@@ -48,13 +48,14 @@ def sklearn_tsne(iterations: int, rate_divisor: float, angle: float, perplexity:
     return embed
 
 
-def open_tsne(exaggeration_iterations: int, iterations: int, gradient: str = "fft", perplexity: float = 30.0) -> Callable:
+def open_tsne(exaggeration_iterations: int, iterations: int, gradient: str = "fft", perplexity: float = 30.0,
+              jobs: int = JOBS, neighbors: str = "auto") -> Callable:
     def embed(points: np.ndarray) -> np.ndarray:
         from openTSNE import TSNE as OpenTSNE
 
         return np.asarray(OpenTSNE(n_components=2, perplexity=perplexity, initialization="pca",
                                    early_exaggeration_iter=exaggeration_iterations, n_iter=iterations,
-                                   negative_gradient_method=gradient, n_jobs=JOBS,
+                                   negative_gradient_method=gradient, n_jobs=jobs, neighbors=neighbors,
                                    random_state=SEED).fit(points.astype(np.float64)))
     return embed
 
@@ -71,6 +72,11 @@ METHODS: dict[str, tuple[Callable, int]] = {
     "openTSNE Barnes-Hut, 250 EE + 100": (open_tsne(250, 100, "bh"), REPEATS),
     "openTSNE Barnes-Hut, 125 EE + 125": (open_tsne(125, 125, "bh"), REPEATS),
     "openTSNE FFT, 250 EE + 100": (open_tsne(250, 100), REPEATS),
+    # How the analyser runs it on 2 cores: in a lane (1 thread), exact neighbours up to 5,000 points.
+    "openTSNE Barnes-Hut, 125 EE + 125, 1 thread, exact neighbours (the analyser in a lane)": (
+        open_tsne(125, 125, "bh", jobs=1, neighbors="exact"), REPEATS),
+    "openTSNE FFT, 125 EE + 125, 1 thread, exact neighbours": (open_tsne(125, 125, "fft", jobs=1, neighbors="exact"),
+                                                              REPEATS),
     "PCA to 2-D (no t-SNE)": (pca_map, REPEATS),
     "reference: openTSNE Barnes-Hut, its default length (250 EE + 500), 1 run": (open_tsne(250, 500, "bh"), 1),
 }
@@ -115,8 +121,8 @@ def measure(points: np.ndarray, labels: np.ndarray, embed: Callable, runs: int) 
 def main() -> None:
     os.nice(10)
     lines = [f"Measured by `.venv/bin/python bench/bench_tsne.py` on {time.strftime('%Y-%m-%d', time.gmtime())}, "
-             f"{os.cpu_count()} cores (n_jobs={JOBS}), a shared machine under `nice` (load average 8 to 15 from "
-             f"other work: compare rows, not machines): seconds are the median of {REPEATS} run(s) (TSNE_REPEATS; "
+             f"{os.cpu_count()} cores (n_jobs={JOBS} unless the row says 1 thread), a shared machine under `nice` "
+             f"(other work may have run at the same time: compare rows, not machines): seconds are the median of {REPEATS} run(s) (TSNE_REPEATS; "
              "3 by default) unless the row says 1. Points: the embedding analyser's 32-D PCA vectors of the 16x16 thumbnails, a seeded "
              f"sample of {POINTS:,} (tsne_max). Trustworthiness: sklearn.manifold.trustworthiness, 10 neighbours. "
              "CPU seconds: the process's CPU time, all threads (less sensitive to other work than wall seconds). "
