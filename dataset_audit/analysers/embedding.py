@@ -111,8 +111,8 @@ class Neighbourhood:
 
 # The last neighbourhood computed in this process. The embedding and labels analysers ask for the same one; both
 # declare shares=NEIGHBOURHOOD, so the pipeline runs them one after the other in one lane and the second gets the
-# first's instead of searching again. (When each lane could take either, the one that finished first took the
-# embedding and searched again while the other lane stood idle: 9 s of a 60k run's 23 s, in about a third of runs.)
+# first's instead of searching again. (When each lane could take either, the lane that came free first sometimes
+# took the embedding and searched again while the other stood idle; the commit that made this change gives a run.)
 # Held for the features it was computed from only (a weak reference); the pipeline forgets it after the analysers.
 _last: tuple[weakref.ref, tuple, np.ndarray, Neighbourhood] | None = None
 

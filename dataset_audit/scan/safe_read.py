@@ -143,7 +143,7 @@ def time_limits(seconds: float) -> Iterator[Callable[[], AbstractContextManager[
     finally:
         try:
             signal.setitimer(signal.ITIMER_REAL, 0)
-        finally:
+        finally:  # even if the timer fired on the way out: the handler is always restored
             signal.signal(signal.SIGALRM, previous)
 
 
