@@ -25,20 +25,46 @@ def histogram_trace(values: np.ndarray, bins: int = 40, log_x: bool = False, nam
     if values.size == 0:
         return {"type": "bar", "x": [], "y": [], "name": name or ""}
     if log_x:
-        low, high = np.log10(values.min()), np.log10(values.max())
-        edges = np.logspace(low, high if high > low else low + 1, bins + 1)
+        exponents = _edges(float(np.log10(values.min())), float(np.log10(values.max())), bins)
+        with np.errstate(over="ignore"):
+            edges = np.minimum(10.0 ** exponents, np.finfo(np.float64).max)
+        edges[0], edges[-1] = min(edges[0], values.min()), max(edges[-1], values.max())
+        edges = np.maximum.accumulate(np.maximum(edges, values.min()))
     else:
         low, high = value_range or (float(values.min()), float(values.max()))
-        edges = np.linspace(low, high if high > low else low + 1, bins + 1)
+        edges = _edges(low, high, bins)
     counts, edges = np.histogram(values, bins=edges)
-    centres = (edges[:-1] + edges[1:]) / 2
+    centres = edges[:-1] / 2 + edges[1:] / 2
     widths = edges[1:] - edges[:-1]
-    trace = {"type": "bar", "x": np.round(centres, 4).tolist(), "y": counts.tolist(),
-             "width": np.round(widths, 6).tolist(),
+    trace = {"type": "bar", "x": _rounded(centres, 6).tolist(), "y": counts.tolist(),
+             "width": _rounded(widths, 6).tolist(),
              "hovertemplate": "%{x:.3g}: %{y} images<extra></extra>"}
     if name is not None:
         trace["name"] = name
     return trace
+
+
+def _rounded(values: np.ndarray, digits: int) -> np.ndarray:
+    """values to `digits` significant digits: bar positions and widths need no more, and fixed decimals would turn
+    1e-7 into 0 (which a log axis cannot place) or overflow above ~1e304."""
+    return np.array([float(f"{value:.{digits}g}") for value in values.tolist()], dtype=np.float64)
+
+
+def _edges(low: float, high: float, bins: int) -> np.ndarray:
+    """bins + 1 non-decreasing bin edges from low to high, finite for any finite low and high: the edges are weighted
+    means of the ends (a plain linspace overflows when high - low exceeds the largest float, e.g. for a column holding
+    -1.7e308 and 1.7e308); a single value gets a bin around it (beside it at the ends of the float range)."""
+    if not high > low:
+        value, step = low, max(1.0, abs(low) * 1e-6)
+        low, high = value - step / 2, value + step / 2
+        if not np.isfinite(high):
+            low, high = value - step, value
+        elif not np.isfinite(low):
+            low, high = value, value + step
+    weights = np.linspace(0.0, 1.0, bins + 1)
+    edges = low * (1.0 - weights) + high * weights
+    edges[0], edges[-1] = low, high
+    return np.maximum.accumulate(edges)  # rounding never puts an edge below the one before
 
 
 # Presentation choices live here, not in analysers: colours, hover texts, marker sizes.

@@ -7,6 +7,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from . import __version__, settings
 from .analysers import REGISTRY
 from .analysers._tabular import profile_table
@@ -245,7 +247,10 @@ def run_analyser(analyser: Analyser, data: AuditInput) -> Section:
     if reason is not None:
         return Section(name=analyser.name, title=analyser.title, skipped=reason)
     try:
-        section = analyser.run(data)
+        # A table cell of 1e308 overflows sums and differences to inf (or inf - inf to NaN); analysers test for
+        # finite values where it matters, so numpy's floating-point warnings would only be noise on the terminal.
+        with np.errstate(over="ignore", invalid="ignore"):
+            section = analyser.run(data)
         undeclared = sorted(set(section.metrics) - set(analyser.metrics))
         if undeclared:  # a gate could not name it, and README would not list it
             raise ValueError(f"set undeclared metrics: {', '.join(undeclared)}")

@@ -126,18 +126,22 @@ def scale_finding(profiles: dict[str, ColumnProfile], roles: dict[str, str], id_
             spreads[name] = (low, high)
     if len(spreads) < 2:
         return None
-    widths = {name: high - low for name, (low, high) in spreads.items()}
-    widest = max(widths, key=widths.get)
-    narrowest = min(widths, key=widths.get)
-    ratio = widths[widest] / widths[narrowest]
+    # Compared by log10 of each spread, halved first: -1.7e308 to 1.7e308 spans more than the largest float.
+    log_widths = {name: float(np.log10(high / 2 - low / 2) + np.log10(2)) for name, (low, high) in spreads.items()}
+    widest = max(log_widths, key=log_widths.get)
+    narrowest = min(log_widths, key=log_widths.get)
+    with np.errstate(over="ignore"):
+        ratio = (spreads[widest][1] - spreads[widest][0]) / (spreads[narrowest][1] - spreads[narrowest][0])
     if ratio < ratio_limit:
         return None
-    orders = int(np.floor(np.log10(ratio)))
+    log_ratio = float(np.log10(ratio)) if np.isfinite(ratio) else log_widths[widest] - log_widths[narrowest]
+    orders = int(np.floor(log_ratio))
+    ratio = float(ratio) if np.isfinite(ratio) else None  # findings.json holds finite numbers only
     return Finding(
         analyser=NAME, kind="scale", severity="info",
         message=(f"numeric columns span very different ranges: {widest!r} about "
-                 f"{format_number(spreads[widest][0])}-{format_number(spreads[widest][1])} vs {narrowest!r} about "
-                 f"{format_number(spreads[narrowest][0])}-{format_number(spreads[narrowest][1])} ({orders} orders of "
+                 f"{format_number(spreads[widest][0])} to {format_number(spreads[widest][1])} vs {narrowest!r} about "
+                 f"{format_number(spreads[narrowest][0])} to {format_number(spreads[narrowest][1])} ({orders} orders of "
                  "magnitude); standardise them before a distance-based or linear model uses them"),
         detail={"ratio": ratio, "ranges_5_95": {k: [v[0], v[1]] for k, v in spreads.items()}},
     )

@@ -38,6 +38,7 @@ LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 # already; "golden_retriever" in "goldenretriever12" needs the substring test).
 SUBSTRING_MIN_LENGTH = 4
 SUBSTRING_MAX_CLASSES = 50
+FLOAT32_SAFE = float(np.finfo(np.float32).max) / 4
 
 
 def adjusted_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -188,8 +189,13 @@ def _tree_score(x: np.ndarray, y: np.ndarray, folds: int, seed: int, column: str
     finite = np.isfinite(x)
     if not finite.any():
         return None
+    # The tree works in float32: values beyond a quarter of its range are clipped there (their order among themselves
+    # is lost, not the column), so a cell of 1e300 does not stop the analyser.
+    x = np.clip(x, -FLOAT32_SAFE, FLOAT32_SAFE)
     # Missing values become their own bin below every real value.
-    filled = np.where(finite, x, np.nanmin(x[finite]) - 1.0).reshape(-1, 1)
+    lowest = float(x[finite].min())
+    below = lowest - 1.0 if np.float32(lowest - 1.0) < np.float32(lowest) else lowest - abs(lowest) / 2
+    filled = np.where(finite, x, below).reshape(-1, 1)
     classes = len(np.unique(y))
     from sklearn.model_selection import cross_val_predict
     from sklearn.tree import DecisionTreeClassifier

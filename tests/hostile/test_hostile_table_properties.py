@@ -72,3 +72,46 @@ def test_any_json_lines_values(tmp_path_factory, records):
     source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     _audit(source, tmp_path, label_col="label")
     _audit(source, tmp_path)  # no label: the list cells are only audited as metadata
+
+
+def test_extreme_numbers_in_a_column_leave_every_analyser_working(tmp_path):
+    """A numeric column holding the largest floats (a sentinel some tools write for "missing") once made the columns
+    analyser fail (its range ratio overflowed) and target_leakage fail (sklearn's float32 tree), and numpy printed
+    overflow warnings on the terminal. Now every analyser completes without a floating-point warning, charts hold
+    finite numbers, and the scale hint names the column."""
+    import warnings
+
+    import numpy as np
+    from imagetools import random_rgb
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rows = []
+    for i in range(60):
+        random_rgb(300 + i, (24, 24)).save(folder / f"img_{i}.png")
+        rows.append([f"img_{i}.png", "cat" if i % 2 else "dog", "train" if i % 3 else "test",
+                     ["-1.7976931348623157e308", "1.7e308", str(i)][i % 3], f"{20 + (i % 7) * 0.5}"])
+    source = folder / "images.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "split", "big", "temp"])
+        writer.writerows(rows)
+    config = Config(use_cache=False, jobs=1, out=tmp_path / "out", tsne_max=50, label_col="label", split_col="split")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a numpy overflow warning fails the analyser that raised it
+        result = run_audit(load_table(source, config), config)
+    assert [s.name for s in result.analyser_errors] == [], [s.error for s in result.analyser_errors]
+    sections = {section.name: section for section in result.sections}
+    assert not sections["columns"].skipped and not sections["target_leakage"].skipped
+    scale = [f for f in sections["columns"].findings if f.kind == "scale"]
+    assert len(scale) == 1 and "'big' about -1.798e+308 to 1.7e+308" in scale[0].message
+    assert "(308 orders of magnitude)" in scale[0].message and scale[0].detail["ratio"] is None
+    for section in result.sections:
+        for chart in section.charts:
+            for trace in chart.traces:
+                for axis in ("x", "width"):
+                    values = [v for v in trace.get(axis, []) if isinstance(v, float)]
+                    assert np.isfinite(values).all(), (section.name, chart.title, axis)
+    document = json.loads(JsonReporter().render(result))  # allow_nan=False inside: a non-finite number raises
+    assert document["findings"]
+    HtmlReporter().render(result)
