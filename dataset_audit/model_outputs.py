@@ -35,6 +35,7 @@ class ModelOutputs:
             probability_classes=self.probability_classes, probability_source=self.probability_source,
             embeddings=None if self.embeddings is None else self.embeddings[rows],
             embedding_source=self.embedding_source)
+EMBEDDING_PEAK_MAX = 1e6  # vectors whose largest magnitude is above this (or below its inverse) are scaled
 
 
 def class_order(labels: list[str]) -> list[str]:
@@ -123,7 +124,7 @@ def _normalised(values: np.ndarray, where: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(values).all(axis=1) | (values < 0).any(axis=1))
     if len(bad):
         raise AuditUsageError(f"{where}: row {bad[0]} is not a probability vector (negative or missing values: "
-                              f"{np.round(values[bad[0]], 4).tolist()[:10]})")
+                              f"[{', '.join(f'{value:.4g}' for value in values[bad[0]].tolist()[:10])}])")
     sums = values.sum(axis=1)
     off = np.flatnonzero(np.abs(sums - 1.0) > SUM_TOLERANCE)
     if len(off):
@@ -146,6 +147,12 @@ def _embedding_array(path: Path, n: int) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
     if len(bad):
         raise AuditUsageError(f"{where}: row {bad[0]} has missing or infinite values")
+    # The audit holds vectors in float32, where squares and sums of vectors of 1e30 overflow and those of 1e-30
+    # vanish. Such an array is scaled by a power of two (exact: every result is the one the same vectors at a
+    # moderate scale give) that brings its largest magnitude into [0.5, 1).
+    peak = float(np.abs(array).max(initial=0.0))
+    if peak > EMBEDDING_PEAK_MAX or 0.0 < peak < 1.0 / EMBEDDING_PEAK_MAX:
+        array = np.ldexp(array.astype(np.float64), -int(np.frexp(peak)[1]))
     return array.astype(np.float32)
 
 
@@ -159,11 +166,11 @@ def _parquet_vectors(path: Path, where: str) -> np.ndarray:
         raise AuditUsageError(f"{where}: cannot read Parquet: {exc}") from exc
     if frame.shape[1] == 1 and frame.dtypes.iloc[0].kind == "O":
         try:
-            return np.stack([np.asarray(v, dtype=np.float32) for v in frame.iloc[:, 0]])
+            return np.stack([np.asarray(v, dtype=np.float64) for v in frame.iloc[:, 0]])
         except (ValueError, TypeError) as exc:
             raise AuditUsageError(f"{where}: column {frame.columns[0]!r} does not hold equal-length vectors") from exc
     non_numeric = [str(c) for c in frame.columns if frame[c].dtype.kind not in "biuf"]
     if non_numeric:
         raise AuditUsageError(f"{where}: columns {', '.join(map(repr, non_numeric[:5]))} are not numeric; give one "
                               "numeric column per dimension, or one column of vectors")
-    return frame.to_numpy(dtype=np.float32)
+    return frame.to_numpy(dtype=np.float64)  # checked for finite values, then made float32

@@ -332,7 +332,7 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
 
 def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
              jobs: int) -> tuple[np.ndarray, str]:
-    """(n, 2) t-SNE coordinates of points (PCA initialisation) and the name of the implementation that made them:
+    """(n, 2) t-SNE coordinates of points (PCA initialisation; random for 1-D points) and the name of the implementation that made them:
     openTSNE's Barnes-Hut when installed, else scikit-learn's. iterations counts scikit-learn's (250 of them early
     exaggeration); openTSNE runs 125 of early exaggeration and stops 100 sooner in all."""
     try:
@@ -340,8 +340,9 @@ def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
     except ImportError:
         OpenTSNE = None
     iterations = max(SKLEARN_EXAGGERATION + 1, iterations)
+    start = "pca" if points.shape[1] >= 2 else "random"  # a PCA start needs 2 dimensions (--embeddings may have 1)
     if OpenTSNE is not None:
-        embedding = OpenTSNE(n_components=2, perplexity=perplexity, initialization="pca",
+        embedding = OpenTSNE(n_components=2, perplexity=perplexity, initialization=start,
                              early_exaggeration_iter=OPEN_TSNE_EXAGGERATION,
                              n_iter=iterations - OPEN_TSNE_SAVING - OPEN_TSNE_EXAGGERATION,
                              negative_gradient_method="bh", n_jobs=jobs, random_state=seed,
@@ -349,7 +350,7 @@ def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
         return np.asarray(embedding), "openTSNE"
     from sklearn.manifold import TSNE
 
-    tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, learning_rate=max(len(points) / 12.0, 50.0),
+    tsne = TSNE(n_components=2, init=start, perplexity=perplexity, learning_rate=max(len(points) / 12.0, 50.0),
                 angle=0.6, max_iter=iterations, random_state=seed, n_jobs=jobs)
     return tsne.fit_transform(points), "scikit-learn"
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -79,23 +82,8 @@ def test_extreme_numbers_in_a_column_leave_every_analyser_working(tmp_path):
     analyser fail (its range ratio overflowed) and target_leakage fail (sklearn's float32 tree), and numpy printed
     overflow warnings on the terminal. Now every analyser completes without a floating-point warning, charts hold
     finite numbers, and the scale hint names the column."""
-    import warnings
-
-    import numpy as np
-    from imagetools import random_rgb
-
-    folder = tmp_path / "data"
-    folder.mkdir()
-    rows = []
-    for i in range(60):
-        random_rgb(300 + i, (24, 24)).save(folder / f"img_{i}.png")
-        rows.append([f"img_{i}.png", "cat" if i % 2 else "dog", "train" if i % 3 else "test",
-                     ["-1.7976931348623157e308", "1.7e308", str(i)][i % 3], f"{20 + (i % 7) * 0.5}"])
-    source = folder / "images.csv"
-    with source.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "split", "big", "temp"])
-        writer.writerows(rows)
+    source = _sixty_images(tmp_path, big=lambda i: ["-1.7976931348623157e308", "1.7e308", str(i)][i % 3],
+                           temp=lambda i: str(20 + (i % 7) * 0.5))
     config = Config(use_cache=False, jobs=1, out=tmp_path / "out", tsne_max=50, label_col="label", split_col="split")
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a numpy overflow warning fails the analyser that raised it
@@ -115,3 +103,61 @@ def test_extreme_numbers_in_a_column_leave_every_analyser_working(tmp_path):
     document = json.loads(JsonReporter().render(result))  # allow_nan=False inside: a non-finite number raises
     assert document["findings"]
     HtmlReporter().render(result)
+
+
+def _sixty_images(tmp_path: Path, **columns: Callable[[int], str]) -> Path:
+    """60 random PNGs in tmp_path/data and images.csv over them (labels cat/dog, splits train/test) and a column per
+    keyword, its cell in row i given by the keyword's function of i."""
+    from imagetools import random_rgb
+
+    folder = tmp_path / "data"
+    folder.mkdir(exist_ok=True)
+    source = folder / "images.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "split", *columns])
+        for i in range(60):
+            random_rgb(300 + i, (24, 24)).save(folder / f"img_{i}.png")
+            writer.writerow([f"img_{i}.png", "cat" if i % 2 else "dog", "train" if i % 3 else "test",
+                             *(cell(i) for cell in columns.values())])
+    return source
+
+
+def _findings_and_metrics(tmp_path: Path, vectors: np.ndarray, name: str) -> tuple[dict, list]:
+    source = _sixty_images(tmp_path)
+    np.save(tmp_path / f"{name}.npy", vectors)
+    config = Config(use_cache=False, jobs=1, out=tmp_path / name, tsne_max=50, label_col="label",
+                    split_col="split", embeddings=tmp_path / f"{name}.npy",
+                    only=["duplicates", "labels", "embedding"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = run_audit(load_table(source, config), config)
+    assert [s.name for s in result.analyser_errors] == [], [s.error for s in result.analyser_errors]
+    return result.metrics, sorted((f.analyser, f.kind, tuple(f.rows)) for s in result.sections for f in s.findings)
+
+
+def test_embeddings_of_any_magnitude_give_the_same_findings(tmp_path):
+    """Vectors of 1e27 overflowed float32's squares (the standardisation's variance was inf) and vectors of 1e-30
+    vanished in them; scaled by a power of two, every magnitude gives the findings of the moderate vectors."""
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(0, 1, size=(60, 8))
+    vectors[1::2] += 1.5  # the cats apart from the dogs
+    vectors[7] += 12.0  # an outlier
+    vectors[20] = vectors[21] * 1.0001  # a near duplicate pair
+    plain = _findings_and_metrics(tmp_path, vectors, "plain")
+    assert any(a == "embedding" and k == "outlier" and 7 in r for a, k, r in plain[1])
+    assert any(a == "duplicates" and {20, 21} <= set(r) for a, k, r in plain[1])
+    for exponent in (90, 500, -100, -1000):
+        assert _findings_and_metrics(tmp_path, np.ldexp(vectors, exponent), f"e{exponent}") == plain, exponent
+
+
+def test_one_dimensional_embeddings_get_a_map(tmp_path):
+    """A t-SNE started from PCA needs two dimensions: 1-D vectors made the embedding analyser fail."""
+    source = _sixty_images(tmp_path)
+    np.save(tmp_path / "one.npy", np.random.default_rng(2).normal(size=(60, 1)))
+    config = Config(use_cache=False, jobs=1, out=tmp_path / "out", tsne_max=50, label_col="label",
+                    embeddings=tmp_path / "one.npy", only=["embedding"])
+    result = run_audit(load_table(source, config), config)
+    assert [s.name for s in result.analyser_errors] == [], [s.error for s in result.analyser_errors]
+    explorer = result.sections[0].explorers[0]
+    assert len(explorer.rows) == 50 and np.isfinite(explorer.x).all() and np.isfinite(explorer.y).all()
