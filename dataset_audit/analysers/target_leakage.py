@@ -11,6 +11,7 @@ Scores are balanced accuracy adjusted for chance (scikit-learn's `adjusted=True`
 from __future__ import annotations
 
 import re
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -202,7 +203,9 @@ def _tree_score(x: np.ndarray, y: np.ndarray, folds: int, seed: int, column: str
 
     tree = DecisionTreeClassifier(max_leaf_nodes=int(min(256, max(8, 2 * classes))), min_samples_leaf=2,
                                   random_state=seed)
-    predicted = cross_val_predict(tree, filled, y, cv=_folds(folds, seed))
+    with warnings.catch_warnings():  # many small classes: sklearn guesses "regression"; these are labels
+        warnings.filterwarnings("ignore", message="The number of unique classes", category=UserWarning)
+        predicted = cross_val_predict(tree, filled, y, cv=_folds(folds, seed))
     return _entry(column, feature, y, predicted)
 
 

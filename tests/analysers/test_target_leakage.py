@@ -145,3 +145,14 @@ def test_every_class_a_singleton_is_skipped_not_a_crash():
     section = run_analyser(target_leakage.ANALYSER, AuditInput(table=table, features=None, config=Config()))
     assert section.skipped and "fewer than two classes" in section.skipped
     assert section.error is None
+
+
+def test_many_small_classes_print_no_sklearn_warning(recwarn):
+    """25 classes over 60 rows: sklearn's tree warned on the terminal that y 'could represent a regression problem'
+    for every fold; the labels are classes, so the analyser keeps that warning to itself."""
+    rng = np.random.default_rng(4)
+    frame = clean_frame(60)
+    frame["label"] = [f"class_{i % 25}" for i in rng.permutation(60)]
+    section = audit(frame)
+    assert section.error is None and "leakage.target_max_score" in section.metrics
+    assert [str(w.message) for w in recwarn if "unique classes" in str(w.message)] == []
