@@ -6,6 +6,8 @@ import numpy as np
 
 from .model import Chart
 
+DRAWABLE_MAX = 1e307  # larger values are drawn rescaled (drawable): a range of -8e307 to 8e307 still draws
+
 
 def histogram(title: str, values: np.ndarray, axis: str, bins: int = 40, log_x: bool = False,
               caption: str = "", name: str | None = None) -> Chart:
@@ -42,6 +44,19 @@ def histogram_trace(values: np.ndarray, bins: int = 40, log_x: bool = False, nam
     if name is not None:
         trace["name"] = name
     return trace
+
+
+def drawable(values: np.ndarray, axis: str) -> tuple[np.ndarray, str]:
+    """values and their axis title, rescaled by a power of ten (said in the title) when their magnitude passes
+    DRAWABLE_MAX: Plotly cannot draw an axis whose range spans more than the largest float (its tick code throws a
+    TypeError in the browser for a column holding -1.7e308 and 1.7e308)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    peak = float(np.abs(finite).max()) if finite.size else 0.0
+    if peak <= DRAWABLE_MAX:
+        return values, axis
+    exponent = int(np.floor(np.log10(peak)))
+    return values / 10.0 ** exponent, f"{axis} (x 1e{exponent})"
 
 
 def _rounded(values: np.ndarray, digits: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from ..charts import histogram_trace
+from ..charts import drawable, histogram_trace
 from ..dataset import Table
 from ..model import Chart, Finding
 from ..robust import median_and_sigma
@@ -158,9 +158,10 @@ def distribution_charts(profiles: dict[str, ColumnProfile], roles: dict[str, str
         values = profile.values_present()
         if values.size == 0:
             continue
+        values, axis = drawable(values, name)
         charts.append(Chart(
             title=f"{name}", traces=[histogram_trace(values, bins=30)],
-            layout={"xaxis": {"title": {"text": name}}, "yaxis": {"title": {"text": "rows"}}, "bargap": 0.02,
+            layout={"xaxis": {"title": {"text": axis}}, "yaxis": {"title": {"text": "rows"}}, "bargap": 0.02,
                     "height": 220},
         ))
     return charts

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..charts import histogram_trace
+from ..charts import drawable, histogram_trace
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting
 from ._image_properties import category_codes, image_properties
@@ -348,7 +348,8 @@ def _side_by_side(comparison: Comparison, decoded: np.ndarray, side_a: np.ndarra
         layout = {"barmode": "group", "xaxis": {"type": "category", "title": {"text": variable.axis}},
                   "yaxis": {"title": {"text": "share of split"}, "tickformat": ".0%"}}
         return Chart(title=title, traces=traces, layout=layout, caption=caption)
-    a, b = variable.values[side_a], variable.values[side_b]
+    values, axis = drawable(variable.values, variable.axis)
+    a, b = values[side_a], values[side_b]
     finite = np.r_[a, b][np.isfinite(np.r_[a, b])]
     value_range = (float(finite.min()), float(finite.max()))
     traces = []
@@ -359,7 +360,7 @@ def _side_by_side(comparison: Comparison, decoded: np.ndarray, side_a: np.ndarra
         trace["opacity"] = 0.55
         trace["hovertemplate"] = "%{x:.3g}: %{y:.1%}<extra>" + split + "</extra>"
         traces.append(trace)
-    layout = {"barmode": "overlay", "xaxis": {"title": {"text": variable.axis}},
+    layout = {"barmode": "overlay", "xaxis": {"title": {"text": axis}},
               "yaxis": {"title": {"text": "share of split"}, "tickformat": ".0%"}}
     return Chart(title=title, traces=traces, layout=layout, caption=caption)
 

@@ -244,6 +244,29 @@ def test_a_hostile_label_is_shown_as_text_never_as_a_link(browser, tmp_path):
     assert view.console == []
 
 
+def test_a_column_of_the_largest_floats_draws_without_a_console_error(browser, tmp_path):
+    """Plotly throws (TypeError in its tick code) on an axis spanning -1.7e308 to 1.7e308; such values are drawn
+    rescaled, the axis title saying by how much."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    rows = ["path,label,split,big"]
+    for i in range(36):
+        random_rgb(100 + i, (40, 32)).save(folder / f"{i}.png")
+        rows.append(f"{i}.png,{'cat' if i % 2 else 'dog'},{'train' if i % 3 else 'test'},"
+                    f"{['-1.7976931348623157e308', '1.7e308', str(i)][i % 3]}")
+    (folder / "t.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["run", str(folder / "t.csv"), "--label-col", "label", "--split-col", "split",
+                                      "--out", str(out), "--no-cache"])
+    assert result.exit_code in (0, 1), result.output
+    view = Page(browser, out / "report.html")
+    view.page.wait_for_selector("body[data-plots-drawn='1']", timeout=60_000)
+    assert view.page.locator("div.plot .plot-container").count() == view.page.locator("div.plot").count()
+    svg_text = view.page.evaluate("[...document.querySelectorAll('.main-svg text')].map(t => t.textContent).join(' ')")
+    assert "big (x 1e308)" in svg_text
+    assert view.console == []
+
+
 def test_above_the_row_cap_a_finding_says_which_of_its_rows_the_page_does_not_list(browser, tmp_path, monkeypatch):
     from dataset_audit.report import explorer
 
