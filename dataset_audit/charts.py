@@ -62,7 +62,8 @@ def drawable(values: np.ndarray, axis: str) -> tuple[np.ndarray, str]:
 def _rounded(values: np.ndarray, digits: int) -> np.ndarray:
     """values to `digits` significant digits: bar positions and widths need no more, and fixed decimals would turn
     1e-7 into 0 (which a log axis cannot place) or overflow above ~1e304."""
-    return np.array([float(f"{value:.{digits}g}") for value in values.tolist()], dtype=np.float64)
+    rounded = np.array([float(f"{value:.{digits}g}") for value in values.tolist()], dtype=np.float64)
+    return np.where(np.isfinite(rounded), rounded, values)  # near the largest float, rounding up overflows
 
 
 def _edges(low: float, high: float, bins: int) -> np.ndarray:
