@@ -11,6 +11,12 @@ from ._tabular import EPOCH, ColumnProfile, format_number
 NAME = "columns"  # the analyser these findings belong to
 # Values that often stand for "not recorded" when they sit apart from the rest of a numeric column.
 SENTINEL_NUMBERS = (0.0, -1.0, 999.0, 9999.0, 99999.0, -9.0, -99.0, -999.0, -9999.0)
+# The limits of machine types, written by programs for "no reading": float64 and float32 (exact, and as float32
+# prints it), and 16-, 32- and 64-bit integers.
+TYPE_LIMITS = tuple(sign * value for value in (
+    float(np.finfo(np.float64).max), float(np.finfo(np.float32).max), 3.4028235e38,
+    32767.0, 65535.0, 2147483647.0, 4294967295.0, 9223372036854775807.0) for sign in (1.0, -1.0)) + (
+    -32768.0, -2147483648.0)
 # Codes made of nines are suspicious even inside the column's range when they form a spike.
 NINES = (999.0, 9999.0, 99999.0, -999.0, -9999.0)
 SENTINEL_DATES = ("1900-01-01", "1970-01-01", "9999-12-31", "2099-12-31")
@@ -46,7 +52,7 @@ def format_value(profile: ColumnProfile, value: float) -> str:
 
 
 def disguised_missing(profile: ColumnProfile, min_count: int) -> tuple[list[Finding], np.ndarray]:
-    """Sentinels (0, -1, 999, 1900-01-01, ...) that sit apart from the rest of the column or form a spike."""
+    """Sentinels (0, -1, 999, 1900-01-01, the largest float or integer, ...) that sit apart from the rest of the column or form a spike."""
     mask = np.zeros(profile.n, dtype=bool)
     if profile.kind not in {"number", "date"} or profile.numeric is None:
         return [], mask
@@ -57,7 +63,7 @@ def disguised_missing(profile: ColumnProfile, min_count: int) -> tuple[list[Find
     if profile.kind == "date":
         candidates = [float((np.datetime64(d, "D") - EPOCH).astype(np.int64)) for d in SENTINEL_DATES]
     else:
-        candidates = list(SENTINEL_NUMBERS)
+        candidates = list(SENTINEL_NUMBERS) + list(TYPE_LIMITS)
     present, present_counts = np.unique(finite, return_counts=True)
     count_of = dict(zip(present.tolist(), present_counts.tolist(), strict=True))
     findings: list[Finding] = []
@@ -76,7 +82,7 @@ def disguised_missing(profile: ColumnProfile, min_count: int) -> tuple[list[Find
         findings.append(Finding(
             analyser=NAME, kind="disguised_missing", severity="warning",
             message=(f"column {profile.name!r}: {shown} appears {count:,} times ({share:.1%}) while the rest of the "
-                     f"column lies in {format_value(profile, rest.min())}-{format_value(profile, rest.max())}; "
+                     f"column lies in {format_value(profile, rest.min())} to {format_value(profile, rest.max())}; "
                      f"{reason}, so it probably means 'not recorded'"),
             rows=rows.tolist(),
             detail={"column": profile.name, "value": shown, "count": count, "share": share,

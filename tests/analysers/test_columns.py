@@ -114,7 +114,7 @@ def test_pima_zeros_are_disguised_missing(as_csv):
         assert found[column].rows == rows
         assert found[column].detail["value"] == "0"
     glucose = found["Glucose"].message
-    assert "0 appears 5 times (0.7%)" in glucose and "lies in 44-199" in glucose and "not recorded" in glucose
+    assert "0 appears 5 times (0.7%)" in glucose and "lies in 44 to 199" in glucose and "not recorded" in glucose
     assert section.metrics["missing.disguised_count"] == sum(len(r) for r in planted.values())
     # The zeros are not also reported as outliers.
     assert not any(f.kind == "outliers" and 0 in f.detail["most_extreme"].values() for f in section.findings)
@@ -134,6 +134,32 @@ def test_sentinel_dates_and_nines():
     section = audit(frame)
     assert only(section, "disguised_missing", "captured").rows == [4, 40, 77]
     assert only(section, "disguised_missing", "height_cm").rows == [8, 9, 10, 11]
+
+
+def test_the_limits_of_machine_types_are_disguised_missing():
+    """Loggers write the largest float (or float32's, or 65535 for a 16-bit reading) for 'no reading': flagged from
+    three cells on, as other sentinels; a legitimate 65535 inside a column's range is not flagged."""
+    rng = np.random.default_rng(5)
+    n = 300
+    frame = pd.DataFrame({
+        "label": rng.choice(["a", "b"], n),
+        "temp_c": rng.normal(22, 3, n).round(2).astype(str),
+        "pressure": rng.normal(1013, 8, n).round(1).astype(str),
+        "raw_counts": rng.integers(60000, 70000, n).astype(str),
+        "adc": rng.integers(100, 4000, n).astype(str),
+    })
+    frame.loc[[3, 33, 63], "temp_c"] = "1.7976931348623157e+308"
+    frame.loc[[4, 44, 84], "temp_c"] = "-1.7976931348623157e+308"
+    frame.loc[[5, 6, 7], "pressure"] = "3.4028235e+38"  # float32's largest, as float32 prints it
+    frame.loc[[1, 2], "raw_counts"] = "65535"  # inside the range: a value like any other
+    frame.loc[[10, 20, 30], "adc"] = "65535"
+    section = audit(frame)
+    found = {(f.detail["column"], f.detail["value"]): f.rows for f in section.findings if f.kind == "disguised_missing"}
+    assert found == {("temp_c", "1.798e+308"): [3, 33, 63], ("temp_c", "-1.798e+308"): [4, 44, 84],
+                     ("pressure", "3.403e+38"): [5, 6, 7], ("adc", "65535"): [10, 20, 30]}, found
+    assert not any(f.kind == "outliers" and f.detail.get("column") in {"temp_c", "pressure", "adc"}
+                   for f in section.findings)  # what is disguised missing is not also an outlier
+    assert section.error is None
 
 
 def test_mixed_types_and_numbers_with_units():
