@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ import pandas as pd
 from .errors import AuditUsageError
 
 DELIMITER_CANDIDATES = [",", ";", "\t", "|"]
+SNIFF_RECORDS = 50  # records (not lines: a quoted cell may hold line breaks) read to choose the delimiter
+SNIFF_CHARS = 1 << 20  # of at most this many characters
 # When the detector's best candidates tie, the common Western encodings win (a Latin-1 "naïve" is far more likely
 # than a Central European "naďve").
 PREFERRED_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
@@ -103,11 +106,33 @@ def _decode(source: Path, encoding: str | None) -> tuple[str, str, float | None,
 
 
 def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
+    """The delimiter that gives the header at least two fields and the most records of the header's width, read as
+    csv reads them (quoted fields may hold delimiters and line breaks); among equals, csv.Sniffer's guess. The
+    Sniffer alone looks at physical lines: free text with '|' or ';' in quoted, multi-line cells made it pick '|'
+    for a well-formed comma file, which then failed to parse."""
+    sample = "\n".join(text[:SNIFF_CHARS].splitlines()[:50])
     try:
-        return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITER_CANDIDATES)).delimiter
+        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITER_CANDIDATES)).delimiter
     except csv.Error:
-        return ","
+        sniffed = ","
+    head = text[:SNIFF_CHARS]
+    consistency: dict[str, float] = {}
+    for candidate in DELIMITER_CANDIDATES:
+        try:
+            records = [r for r in itertools.islice(csv.reader(io.StringIO(head), delimiter=candidate), SNIFF_RECORDS + 1)
+                       if r and not (len(r) == 1 and not r[0].strip())]
+        except csv.Error:
+            continue
+        if len(head) < len(text) and len(records) > 2:
+            records = records[:-1]  # the last may be cut off by the sample's end
+        if len(records) < 2 or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        consistency[candidate] = sum(len(r) == width for r in records[1:]) / (len(records) - 1)
+    if not consistency:
+        return sniffed
+    best = max(consistency.values())
+    return sniffed if consistency.get(sniffed) == best else max(consistency, key=consistency.get)
 
 
 def _read_csv_text(text: str, source: Path, delimiter: str | None,

@@ -45,6 +45,24 @@ def test_13_path_with_surrounding_spaces_that_exists_is_read(good_images, tmp_pa
     assert by_kind(findings(out), "missing") == []
 
 
+@pytest.mark.parametrize("note", ['tags: "cat";"indoor";"{i}"', "was |'cat'| now\nline {i}"])
+def test_13_quoted_lists_in_free_text_do_not_change_the_delimiter(tmp_path, note):
+    """csv.Sniffer takes delimiter-quote-text-quote-delimiter as the sign of a delimiter: a comma file whose notes
+    hold '"cat";"indoor"' or "|'cat'|" was read with ';' or '|' and refused. The delimiter is now the one that gives
+    the most records of the header's width, read as csv reads them (quotes and line breaks in cells included)."""
+    import csv as csv_module
+
+    source = tmp_path / "t.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv_module.writer(handle)
+        writer.writerow(["path", "label", "note"])
+        for i in range(30):
+            writer.writerow([f"img_{i}.png", "cat" if i % 2 else "dog", note.format(i=i)])
+    table = load_table(source, Config())
+    assert list(table.frame.columns) == ["path", "label", "note"] and len(table.frame) == 30
+    assert table.frame["note"][4] == note.format(i=4)
+
+
 # ---------------------------------------------------------------------------------------------- item 14
 
 
