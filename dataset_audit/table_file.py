@@ -8,6 +8,7 @@ text so every analyser sees a string, and named in a note).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -23,6 +24,7 @@ from .errors import AuditUsageError
 DELIMITER_CANDIDATES = [",", ";", "\t", "|"]
 SNIFF_RECORDS = 50  # records (not lines: a quoted cell may hold line breaks) read to choose the delimiter
 SNIFF_CHARS = 1 << 20  # of at most this many characters
+BINARY_TEXT_MAX = 256  # binary cells up to this size that are UTF-8 are read as text; others as size + digest
 # When the detector's best candidates tie, the common Western encodings win (a Latin-1 "naïve" is far more likely
 # than a Central European "naďve").
 PREFERRED_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
@@ -216,8 +218,26 @@ def _is_non_scalar(value: object) -> bool:
     return isinstance(value, list | dict | tuple | set | frozenset | np.ndarray)
 
 
+def _is_binary(value: object) -> bool:
+    return isinstance(value, bytes | bytearray | memoryview)
+
+
+def _binary_text(value: bytes | bytearray | memoryview) -> str:
+    """A binary cell as text: itself when it is short UTF-8, else its size and a digest (an image stored in the
+    table, a hash): equal values stay equal, and a 100 KB blob does not become 400 KB of text in every analyser."""
+    data = bytes(value)
+    if len(data) <= BINARY_TEXT_MAX:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return f"<{len(data):,} bytes, blake2b {hashlib.blake2b(data, digest_size=8).hexdigest()}>"
+
+
 def _as_json_text(value: object) -> str:
     def plain(item: object) -> object:
+        if _is_binary(item):
+            return _binary_text(item)
         if isinstance(item, np.ndarray):
             return [plain(v) for v in item.tolist()]
         if isinstance(item, list | tuple | set | frozenset):
@@ -229,13 +249,21 @@ def _as_json_text(value: object) -> str:
 
 
 def _with_scalar_cells(table: TableFile) -> TableFile:
-    """Cells holding lists or objects (JSON arrays, Parquet list/struct columns) become their JSON text, so every
-    analyser and the report see strings; each such column is named in a note."""
+    """Cells holding lists or objects (JSON arrays, Parquet list/struct columns) become their JSON text, and binary
+    cells (Parquet binary columns) their text (_binary_text), so every analyser and the report see strings; each such
+    column is named in a note."""
     frame = table.frame
     for column in frame.columns:
         if frame[column].dtype != object:
             continue
         values = frame[column].tolist()
+        binary = [_is_binary(v) for v in values]
+        if any(binary):
+            values = [_binary_text(v) if flag else v for v, flag in zip(values, binary, strict=True)]
+            frame[column] = pd.Series(values, index=frame.index, dtype=object)
+            table.notes.append(f"column {str(column)!r} holds binary values in {sum(binary):,} cell(s); they are "
+                               f"audited as their UTF-8 text, or as their size and digest when longer than "
+                               f"{BINARY_TEXT_MAX} bytes or not UTF-8.")
         flags = [_is_non_scalar(v) for v in values]
         count = sum(flags)
         if not count:

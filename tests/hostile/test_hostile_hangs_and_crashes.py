@@ -103,6 +103,31 @@ def test_3_parquet_list_column_as_label_exits_2(good_images, tmp_path):
     assert [a["name"] for a in findings(tmp_path / "o2")["analysers"] if a["status"] == "error"] == []
 
 
+def test_3_parquet_binary_cells_are_audited_as_text_and_the_report_renders(good_images, tmp_path):
+    """A Parquet binary column (non-UTF-8 bytes) crashed the HTML report (pandas decoding the bytes as UTF-8 in the
+    explorer); an image stored in the table (a Hugging Face style {bytes, path} struct) is audited by size and digest,
+    not as 4 characters per byte."""
+    import hashlib
+
+    blob = bytes(range(256)) * 400  # 100 KB, not UTF-8
+    frame = pd.DataFrame({"path": [f"good_{i}.png" for i in range(6)], "label": ["cat", "dog"] * 3,
+                          "digest": [bytes([0xDC, i, 0xFF]) for i in range(6)],
+                          "code": [b"ab", "caf\u00e9".encode()] * 3,
+                          "image": [{"bytes": blob, "path": "x.png"}] * 6})
+    table = good_images / "t.parquet"
+    frame.to_parquet(table)
+    out = tmp_path / "out"
+    code, output = run_cli(str(table), "--label-col", "label", "--out", str(out), "--no-cache")
+    assert code == 0, output
+    document = findings(out)
+    assert [a["name"] for a in document["analysers"] if a["status"] == "error"] == []
+    assert any("'digest' holds binary values in 6 cell(s)" in n for n in document["dataset"]["notes"])
+    html = (out / "report.html").read_text()
+    assert f"102,400 bytes, blake2b {hashlib.blake2b(blob, digest_size=8).hexdigest()}" in html
+    assert "caf\u00e9" in html
+    assert html.count("x01") < 50  # str(bytes) of the blob would write \\x01 400 times per row
+
+
 # ---------------------------------------------------------------------------------------------- item 4
 
 
