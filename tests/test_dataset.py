@@ -183,3 +183,19 @@ def test_list_cells_become_json_text_with_a_note(tmp_path):
     assert table.frame["meta"].tolist() == ['{"a": [true, null], "b": 1}', None]
     assert table.non_scalar_columns == {"box": 1, "meta": 1}
     assert sum("holds lists or objects" in note for note in table.notes) == 2
+
+
+def test_nul_padded_labels_and_splits_are_trimmed(tmp_path):
+    """Fixed-width exports pad with NUL bytes. A label of NULs alone passed as a class but numpy's strings drop
+    trailing NULs, so the balance analyser found no class and failed (found by the CSV-cells property test)."""
+    from dataset_audit.pipeline import run_audit
+
+    source = tmp_path / "t.csv"
+    source.write_text("path,label,split\na.png,cat\x00\x00,train\x00\nb.png,\x00,test\nc.png,cat,\x00train\n",
+                      encoding="utf-8")
+    config = Config(use_cache=False, jobs=1, out=tmp_path / "out", label_col="label", split_col="split")
+    table = load_table(source, config)
+    assert table.labels() == ["cat", "", "cat"] and table.splits() == ["train", "test", "train"]
+    result = run_audit(table, config)
+    assert [s.name for s in result.analyser_errors] == []
+    assert result.metrics["balance.num_classes"] == 1 and result.metrics["balance.unlabelled_count"] == 1
