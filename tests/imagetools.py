@@ -92,3 +92,16 @@ def write_small_dataset(folder: Path) -> Path:
     csv = folder / "images.csv"
     csv.write_text("\n".join(rows) + "\n")
     return csv
+
+
+def write_blank_png(path: Path, width: int, height: int) -> Path:
+    """A black RGB PNG of any size, written row by row (a few hundred KB on disk, no image in memory)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(1)
+    row = bytes(1 + 3 * width)  # filter byte 0 + black pixels
+    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    return path

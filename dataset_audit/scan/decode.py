@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -17,7 +16,15 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .safe_read import ImageTimeout, ReadRefused, ScanLimits, read_image_file, time_limit, time_limits
+from .safe_read import (
+    ImageTimeout,
+    ReadRefused,
+    ScanLimits,
+    quiet_warnings,
+    read_image_file,
+    time_limit,
+    time_limits,
+)
 
 # Bump when a feature's definition changes: cached records of other versions are re-scanned.
 # 4: records are stored as JSON, never pickled; new error kinds (not_regular_file, file_too_large, timeout, ...).
@@ -174,8 +181,7 @@ def scan_many(paths: Sequence[str | None],
     # Pillow's warnings about a damaged file (corrupt EXIF, truncated tags) are not printed: what matters about the
     # file is in its record. One warnings filter and one SIGALRM handler for the whole chunk: installed per image,
     # they were a visible share of a 32x32 JPEG's scan under cProfile (the commit that made this change).
-    with warnings.catch_warnings(), time_limits(limits.seconds_per_image) as limit:
-        warnings.simplefilter("ignore")
+    with quiet_warnings(), time_limits(limits.seconds_per_image) as limit:
         out = [_scan_one(path, limits, limit, batch) for path in paths]
     failed = batch.finish()
     for position, (record, _, _) in enumerate(out):
@@ -223,8 +229,7 @@ def open_image(data: bytes, expected: str | None = None) -> Iterator[Image.Image
     `expected` (the format the file's extension names) is tried first: without it Pillow asks every registered
     format in turn (four plugins for a JPEG), a large share of a small image's decode. A file not in that format
     is then opened as usual, so a PNG named .jpg is still read (and reported as a mismatch)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with quiet_warnings(Image.DecompressionBombWarning):
         image = None
         if expected is not None:
             try:
@@ -257,8 +262,7 @@ def load_preview(path: str, side: int, limits: ScanLimits = ScanLimits()) -> Ima
     """The image at `path` as RGB, decoded at reduced scale when the codec can, for display; None when it cannot be
     read within the same limits as the scan (regular file, byte cap, time limit, pixel cap)."""
     try:
-        with time_limit(limits.seconds_per_image), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with time_limit(limits.seconds_per_image), quiet_warnings():
             data = read_image_file(path, limits.max_file_bytes)
             with open_image(data) as image:
                 draft = draft_side_for(image, side * 2)

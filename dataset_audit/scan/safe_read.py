@@ -12,6 +12,7 @@ import os
 import signal
 import stat
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -157,3 +158,34 @@ def time_limit(seconds: float) -> Iterator[None]:
     """
     with time_limits(seconds) as limit, limit():
         yield
+
+
+# Filters a worker thread's reads rely on (quiet_warnings): Pillow's warnings and this package's scan modules'.
+_WORKER_FILTER_MODULES = (r"PIL(\.|$)", r"dataset_audit\.scan(\.|$)")
+_worker_filters_lock = threading.Lock()
+_worker_filters_installed = False
+
+
+@contextmanager
+def quiet_warnings(category: type[Warning] = Warning) -> Iterator[None]:
+    """Warnings raised while reading images are not printed: what matters about a damaged file (corrupt EXIF, a
+    truncated tag, a decompression bomb) is in its record.
+
+    In the main thread: warnings.catch_warnings, restored on the way out. In other threads (Dask workers run tasks
+    in threads) catch_warnings is not thread-safe: chunks entering and leaving it at the same time restore each
+    other's filter lists, and a Dask worker of 4 threads was left ignoring every warning for whatever it ran next.
+    There, two narrow filters (the warnings raised from Pillow's modules and from dataset_audit.scan's) are added
+    once per process and kept: the only lasting change the scan makes to a worker."""
+    global _worker_filters_installed
+    if threading.current_thread() is threading.main_thread():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category)
+            yield
+        return
+    if not _worker_filters_installed:
+        with _worker_filters_lock:
+            if not _worker_filters_installed:
+                for module in _WORKER_FILTER_MODULES:
+                    warnings.filterwarnings("ignore", module=module)
+                _worker_filters_installed = True
+    yield

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import struct
 import subprocess
 import sys
-import zlib
-from pathlib import Path
 
 import pytest
 from conftest import by_kind, findings, run_cli, run_subprocess, write_csv
+from imagetools import write_blank_png
 
 from dataset_audit.config import Config
 from dataset_audit.dataset import load_table
@@ -84,19 +82,6 @@ def test_14_given_encoding_still_wins(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- item 15
-
-
-def write_blank_png(path: Path, width: int, height: int) -> Path:
-    """A black RGB PNG of any size, written row by row (a few hundred KB on disk, no image in memory)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    compressor = zlib.compressobj(1)
-    row = bytes(1 + 3 * width)  # filter byte 0 + black pixels
-    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
-    return path
 
 
 PEAK_MEMORY_PROBE = """

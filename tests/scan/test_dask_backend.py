@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from imagetools import write_small_dataset
+from PIL import Image
 from typer.testing import CliRunner
 
 from dataset_audit.cli import app
@@ -212,3 +213,32 @@ def test_urls_are_read_by_the_workers(cluster):
         fs.rm("/dask-urls", recursive=True)
     pd.testing.assert_frame_equal(remote.frame, local.frame)
     assert remote.frame["status"].tolist() == ["ok"] * 5 + ["missing"]
+
+
+def test_worker_threads_leave_the_warning_filters_as_they_were_plus_two_narrow_ones(tmp_path, monkeypatch):
+    """catch_warnings in worker threads is not thread-safe: a Dask worker of 4 threads was left with a blanket
+    'ignore every warning' filter after a scan. Now worker threads add two narrow filters (Pillow's modules and
+    dataset_audit.scan's) once, and Pillow's DecompressionBombWarning from a worker thread is still not shown."""
+    import warnings
+
+    from imagetools import write_blank_png
+
+    from dataset_audit.scan import safe_read
+
+    monkeypatch.setattr(safe_read, "_worker_filters_installed", False)
+    csv = write_small_dataset(tmp_path / "data")
+    bomb = write_blank_png(tmp_path / "bomb.png", 9_500, 9_500)  # 90 M pixels: above Pillow's warning size
+    paths = [*_scan_paths(csv.parent) * 4, bomb]
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=4, dashboard_address=None,
+                                  worker_dashboard_address=None) as threads:  # workers share this process's filters
+        with warnings.catch_warnings(record=True) as shown:
+            warnings.simplefilter("default")
+            before = list(warnings.filters)
+            features = _scan_on(threads.scheduler_address, paths)
+            added = [f for f in warnings.filters if f not in before]
+            left = [f for f in before if f not in warnings.filters]
+    assert features.frame["status"].iloc[-1] == "skipped"  # too many pixels to decode: a finding, as locally
+    assert left == [] and len(added) == 2, added
+    assert {f[3].pattern for f in added} == {r"PIL(\.|$)", r"dataset_audit\.scan(\.|$)"}
+    assert all(f[0] == "ignore" for f in added)
+    assert [str(w.message)[:60] for w in shown if issubclass(w.category, Image.DecompressionBombWarning)] == []
