@@ -160,13 +160,13 @@ class Table:
     def labels(self) -> list[str] | None:
         """Labels with surrounding spaces and NUL bytes removed (fixed-width fields pad with NULs: 'cat\\0\\0' is
         'cat', and numpy's strings drop trailing NULs anyway, so a label of NULs alone was a class no analyser could
-        count); "" where the cell is empty or a missing token (NA, null, ?).
+        count; see trimmed); "" where the cell is empty or a missing token (NA, null, ?).
         Computed once per frame and label column (the pipeline and most analysers ask), returned as a new list."""
         key = (id(self.frame), self.label_col)
         if self._labels is None or self._labels[0] != key:
             values = self.column_values(self.label_col)
             labels = None if values is None else ["" if v.casefold() in MISSING_TOKENS else v
-                                                  for v in (_trimmed(v) for v in values)]
+                                                  for v in (trimmed(v) for v in values)]
             self._labels = (key, labels)
         labels = self._labels[1]
         return None if labels is None else list(labels)
@@ -200,14 +200,20 @@ def class_groups(labels: list[str] | np.ndarray, rows: np.ndarray | None = None)
 
 def normalise_split(value: str) -> str:
     """'Train', 'training', 'TRAIN ' -> 'train'; unknown split names are kept, lower-cased. NUL bytes around the
-    name are dropped, as for labels (Table.labels)."""
-    key = _trimmed(value).lower()
+    name are dropped, as for labels (trimmed)."""
+    key = trimmed(value).lower()
     return SPLIT_FOLDERS.get(key, key)
 
 
-def _trimmed(value: str) -> str:
-    """value without surrounding whitespace and NUL bytes."""
+def trimmed(value: str) -> str:
+    """A label, prediction or split name without surrounding whitespace and NUL bytes (every reader of those
+    columns trims them this way, so all analysers agree on what a class is)."""
     return value.strip().strip("\x00").strip()
+
+
+def trimmed_column(values: pd.Series) -> pd.Series:
+    """trimmed() of every cell of a text column."""
+    return values.astype(str).str.strip().str.strip("\x00").str.strip()
 
 
 def load_table(source: Path, config: Config, encoding: str | None = None, delimiter: str | None = None) -> Table:

@@ -36,6 +36,7 @@ class ModelOutputs:
             embeddings=None if self.embeddings is None else self.embeddings[rows],
             embedding_source=self.embedding_source)
 EMBEDDING_PEAK_MAX = 1e6  # vectors whose largest magnitude is above this (or below its inverse) are scaled
+SCALE_BLOCK = 8_192  # rows scaled at once (two float64 copies of a block: 100 MB at 768 dimensions)
 
 
 def class_order(labels: list[str]) -> list[str]:
@@ -150,10 +151,14 @@ def _embedding_array(path: Path, n: int) -> np.ndarray:
     # The audit holds vectors in float32, where squares and sums of vectors of 1e30 overflow and those of 1e-30
     # vanish. Such an array is scaled by a power of two (exact: every result is the one the same vectors at a
     # moderate scale give) that brings its largest magnitude into [0.5, 1).
-    peak = float(np.abs(array).max(initial=0.0))
+    peak = max(float(array.max(initial=0)), -float(array.min(initial=0))) if array.size else 0.0
     if peak > EMBEDDING_PEAK_MAX or 0.0 < peak < 1.0 / EMBEDDING_PEAK_MAX:
-        array = np.ldexp(array.astype(np.float64), -int(np.frexp(peak)[1]))
-    return array.astype(np.float32)
+        vectors = np.empty(array.shape, dtype=np.float32)
+        for start in range(0, len(array), SCALE_BLOCK):  # a float64 copy of a block at a time, not of the array
+            block = array[start:start + SCALE_BLOCK]
+            vectors[start:start + SCALE_BLOCK] = np.ldexp(block.astype(np.float64), -int(np.frexp(peak)[1]))
+        return vectors
+    return array.astype(np.float32, copy=False)
 
 
 def _parquet_vectors(path: Path, where: str) -> np.ndarray:
@@ -166,11 +171,12 @@ def _parquet_vectors(path: Path, where: str) -> np.ndarray:
         raise AuditUsageError(f"{where}: cannot read Parquet: {exc}") from exc
     if frame.shape[1] == 1 and frame.dtypes.iloc[0].kind == "O":
         try:
-            return np.stack([np.asarray(v, dtype=np.float64) for v in frame.iloc[:, 0]])
+            return np.stack([np.asarray(v) for v in frame.iloc[:, 0]])  # their own dtype: no float64 copy
         except (ValueError, TypeError) as exc:
             raise AuditUsageError(f"{where}: column {frame.columns[0]!r} does not hold equal-length vectors") from exc
     non_numeric = [str(c) for c in frame.columns if frame[c].dtype.kind not in "biuf"]
     if non_numeric:
         raise AuditUsageError(f"{where}: columns {', '.join(map(repr, non_numeric[:5]))} are not numeric; give one "
                               "numeric column per dimension, or one column of vectors")
-    return frame.to_numpy(dtype=np.float64)  # checked for finite values, then made float32
+    dtype = np.result_type(*frame.dtypes) if len(frame.columns) else np.float32
+    return frame.to_numpy(dtype=dtype if np.issubdtype(dtype, np.floating) else np.float64)  # checked, then float32

@@ -47,8 +47,7 @@
   function formatNumber(v) {
     if (v === null || v === undefined) { return ""; }
     if (typeof v !== "number") { return String(v); }
-    // From 1e15 on, exponent form (not 309 digits for 1.7e308), rounded as text: as a number, -1.798e308 is -Infinity
-    if (Math.abs(v) >= 1e15) { return v.toExponential(3).replace(/\.?0+e/, "e"); }
+    if (Math.abs(v) >= 1e21) { return String(v); }  // "1.7e+308", not 309 grouped digits (JS writes 1e21 up so)
     return Number.isInteger(v) ? v.toLocaleString("en") : String(Number(v.toPrecision(4)));
   }
   function plural(n, noun) { return n.toLocaleString("en") + " " + noun + (n === 1 ? "" : "s"); }

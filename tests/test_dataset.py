@@ -199,3 +199,25 @@ def test_nul_padded_labels_and_splits_are_trimmed(tmp_path):
     result = run_audit(table, config)
     assert [s.name for s in result.analyser_errors] == []
     assert result.metrics["balance.num_classes"] == 1 and result.metrics["balance.unlabelled_count"] == 1
+
+
+def test_nul_padded_predictions_match_nul_padded_labels(tmp_path):
+    """Every reader of the label and prediction columns trims NULs the same way (dataset.trimmed): with labels
+    trimmed but predictions only stripped, 36 correct predictions of 40 scored 0.0 (found in review)."""
+    from imagetools import random_rgb
+
+    from dataset_audit.pipeline import run_audit
+
+    rows = []
+    for i in range(40):
+        random_rgb(100 + i, (32, 32)).save(tmp_path / f"{i:02d}.png")
+        label = ["cat", "dog"][i % 2]
+        predicted = label if i % 10 else ["dog", "cat"][i % 2]
+        rows.append({"path": f"{i:02d}.png", "label": label.ljust(6, "\0"), "pred": predicted.ljust(6, "\0")})
+    pd.DataFrame(rows).to_parquet(tmp_path / "t.parquet")
+    config = Config(use_cache=False, jobs=1, out=tmp_path / "out", label_col="label", pred_col="pred",
+                    only=["labels", "rows", "balance"])
+    result = run_audit(load_table(tmp_path / "t.parquet", config), config)
+    assert [s.name for s in result.analyser_errors] == []
+    assert result.metrics["labels.prediction_accuracy"] == 0.9
+    assert result.metrics["balance.num_classes"] == 2

@@ -25,6 +25,7 @@ from collections import Counter
 import numpy as np
 
 from ..confident_learning import ConfidentLearning, find_label_issues, ranked_disagreements
+from ..dataset import trimmed
 from ..label_model import FIT_MAX, embedding_features, out_of_fold_probabilities, thumbnail_features_of
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, resolve
@@ -288,7 +289,7 @@ def _predicted_label_views(section: Section, data: AuditInput, labels: np.ndarra
     """--pred-col without probabilities: accuracy, precision and recall, the confusion matrix."""
     predicted_all = data.table.column_values(data.table.outputs.pred_col)
     assert predicted_all is not None
-    predicted = np.array([value.strip() for value in predicted_all], dtype=object)[usable]
+    predicted = np.array([trimmed(value) for value in predicted_all], dtype=object)[usable]
     given = labels[usable]
     classes = sorted(set(given.tolist()) | set(predicted.tolist()) - {""})
     index = {name: i for i, name in enumerate(classes)}

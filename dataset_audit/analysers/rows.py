@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..dataset import Table
+from ..dataset import Table, trimmed_column
 from ..model import Analyser, AuditInput, Finding, Metric, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting
 
@@ -126,7 +126,7 @@ def _conflicting_labels(data: AuditInput, section: Section) -> tuple[list[np.nda
             f"{labelled.size:,} labelled rows, so rows sharing them are not 'the same record': conflicting labels "
             "were not checked.")
         return [], 0
-    labels = frame[table.label_col].astype(str).str.strip().to_numpy()
+    labels = trimmed_column(frame[table.label_col]).to_numpy()
     conflicts = [g for g in groups_of_equal(keys, labelled) if len(set(labels[g].tolist())) > 1]
     cap = data.settings.max_group_findings
     what = "image" if table.path_col is not None else "record"

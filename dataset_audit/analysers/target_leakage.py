@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..dataset import trimmed_column
 from ..model import Analyser, AuditInput, Chart, Finding, Section, TableBlock
 from ..settings import Setting
 from ._tabular import LETTER_DIGIT, TOKEN, ColumnProfile
@@ -66,7 +67,7 @@ def run(data: AuditInput) -> Section:
     section = Section(name=NAME, title="Target leakage")
     profiles = data.profiles
     label_missing = profiles[table.label_col].missing
-    all_labels = frame[table.label_col].astype(str).str.strip().to_numpy(dtype=object)
+    all_labels = trimmed_column(frame[table.label_col]).to_numpy(dtype=object)
     labelled = np.flatnonzero(~label_missing)
     classes = pd.Series(all_labels[labelled]).value_counts()
     if len(classes) < 2:

@@ -45,7 +45,7 @@ class ExplorerRows:
 
 
 HEAD_DEPTHS = (2, 5)  # above the cap: the first 2 members of every finding, then up to 5 (a strip's tiles)
-LARGE_NUMBER = 1e15  # the explorer writes larger numbers (and report.js shows them) in exponent form
+LARGE_NUMBER = 2.0 ** 53  # from here on a float has no exact integer neighbours: written as the float
 
 
 def choose_rows(total: int, pictured: set[int], groups: Sequence[Sequence[int]], seed: int,
@@ -232,13 +232,13 @@ def _number_column(name: str, values: np.ndarray, group: str) -> dict:
 
 
 def _round(value: float) -> float | int | None:
-    """Three significant digits (whole numbers from 100 up to LARGE_NUMBER): enough to read and sort by, ~0.3 MB less
-    at 60k rows. From LARGE_NUMBER on, three significant digits again: round(1.7e308) is a 309-digit integer."""
+    """Three significant digits (whole numbers from 100 up): enough to read and sort by, ~0.3 MB less at 60k rows.
+    From LARGE_NUMBER on, the float as it is (JSON writes its shortest form, 1.7e+308): round(1.7e308) is a
+    309-digit integer, and no JavaScript number holds more digits than the float anyway."""
     if value is None or not math.isfinite(value):
         return None
     if abs(value) >= LARGE_NUMBER:
-        rounded = float(f"{value:.3g}")
-        return rounded if math.isfinite(rounded) else value  # 1.797e308 rounds up past the largest float
+        return float(value)
     if float(value).is_integer() or abs(value) >= 100:
         return round(value)
     return float(f"{value:.3g}")

@@ -163,7 +163,6 @@ def time_limit(seconds: float) -> Iterator[None]:
 # Filters a worker thread's reads rely on (quiet_warnings): Pillow's warnings and this package's scan modules'.
 _WORKER_FILTER_MODULES = (r"PIL(\.|$)", r"dataset_audit\.scan(\.|$)")
 _worker_filters_lock = threading.Lock()
-_worker_filters_installed = False
 
 
 @contextmanager
@@ -174,18 +173,23 @@ def quiet_warnings(category: type[Warning] = Warning) -> Iterator[None]:
     In the main thread: warnings.catch_warnings, restored on the way out. In other threads (Dask workers run tasks
     in threads) catch_warnings is not thread-safe: chunks entering and leaving it at the same time restore each
     other's filter lists, and a Dask worker of 4 threads was left ignoring every warning for whatever it ran next.
-    There, two narrow filters (the warnings raised from Pillow's modules and from dataset_audit.scan's) are added
-    once per process and kept: the only lasting change the scan makes to a worker."""
-    global _worker_filters_installed
+    There, two narrow filters (every warning raised from Pillow's modules and from dataset_audit.scan's, whatever
+    `category`) are kept in the process's filters: added when missing, checked on every call, since another
+    thread's catch_warnings may put back a list without them. The only lasting change the scan makes to a worker."""
     if threading.current_thread() is threading.main_thread():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category)
             yield
         return
-    if not _worker_filters_installed:
+    if not _worker_filters_present():
         with _worker_filters_lock:
-            if not _worker_filters_installed:
+            if not _worker_filters_present():
                 for module in _WORKER_FILTER_MODULES:
                     warnings.filterwarnings("ignore", module=module)
-                _worker_filters_installed = True
     yield
+
+
+def _worker_filters_present() -> bool:
+    # A filter's module is a compiled pattern, None, or (put there by hand by some library) a plain string.
+    present = {getattr(f[3], "pattern", f[3]) for f in warnings.filters if f[0] == "ignore" and f[2] is Warning}
+    return all(module in present for module in _WORKER_FILTER_MODULES)

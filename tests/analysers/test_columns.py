@@ -327,3 +327,15 @@ def test_sample_data_metadata_problems_are_found():
     assert ("constant", "licence") in columns_by_kind
     assert ("id_like", "sample_id") in columns_by_kind
     assert ("dates_as_text", "capture_date") in columns_by_kind
+
+
+@pytest.mark.parametrize("values", [1_700_000_000 + np.random.default_rng(0).integers(0, 3600, 500),  # unix seconds
+                                    np.arange(1_000_000, 1_000_030), np.array([1e-7, 2e-7, 5e-6, 3e-6])])
+def test_histogram_bars_keep_distinct_positions_for_large_offsets_and_small_values(values):
+    """Bar centres rounded to 6 significant digits put all 30 bars of an hour of unix timestamps at one x; they are
+    rounded relative to the bar width now."""
+    from dataset_audit.charts import histogram_trace
+
+    trace = histogram_trace(values.astype(np.float64), bins=30)
+    assert len(set(trace["x"])) == len(trace["x"])
+    assert np.all(np.diff(trace["x"]) > 0) and sum(trace["y"]) == len(values)

@@ -216,3 +216,17 @@ def test_sprite_cache_keeps_the_most_recently_used_sheets(tmp_path):
     assert later.get("a") == webp  # used again: now the newest
     later.prune(keep=2)
     assert [key for key in "abcd" if later.get(key) is not None] == ["a", "d"]
+
+
+def test_explorer_numbers_keep_their_digits_up_to_2_53_and_are_never_hundreds_of_digits():
+    """Microsecond timestamps and long ids stay exact integers (they were cut to 3 digits, 1.7e15, for a while);
+    1.7e308 is written as the float, not as round()'s 309-digit integer; -1.797e308 stays finite."""
+    import json
+
+    from dataset_audit.report.explorer import _round
+
+    cells = [1700000000123456.0, 1700000050000000.0, 9007199254740991.0, 2.0 ** 60, 1.7e308,
+             -1.7976931348623157e308, 123.456, 0.012345]
+    written = json.dumps([_round(v) for v in cells], allow_nan=False)
+    assert written == ("[1700000000123456, 1700000050000000, 9007199254740991, 1.152921504606847e+18, 1.7e+308, "
+                       "-1.7976931348623157e+308, 123, 0.0123]")

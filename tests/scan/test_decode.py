@@ -264,3 +264,32 @@ def test_a_time_limit_striking_after_an_image_was_queued_leaves_no_statistics(tm
     assert results[1][1] == b"" and results[1][2] == b""
     alone = [scan_one(p)[0] for p in (paths[0], paths[2])]
     assert [first, third] == alone
+
+
+def test_quiet_warnings_in_a_thread_survives_another_threads_catch_warnings(capsys):
+    """A worker thread's filters live in the process's filter list; a catch_warnings elsewhere (pytest wraps every
+    test in one) may put back a list without them. The next read adds them again, so Pillow's warnings from a
+    worker thread stay silent (they were printed once the filters had been lost behind a 'set once' flag)."""
+    import threading
+    import warnings
+
+    from dataset_audit.scan.safe_read import quiet_warnings
+
+    def pillow_warns() -> None:  # a warning raised from a PIL module, as Pillow's own are
+        exec(compile("import warnings\nwarnings.warn('Corrupt EXIF data', UserWarning)", "x", "exec"),
+             {"__name__": "PIL.TiffImagePlugin"})
+
+    def read_in_a_thread() -> None:
+        def work() -> None:
+            with quiet_warnings():
+                pillow_warns()
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        with warnings.catch_warnings():  # the filters the thread adds are dropped when this exits
+            read_in_a_thread()
+        read_in_a_thread()
+    assert "Corrupt EXIF data" not in capsys.readouterr().err
