@@ -24,7 +24,7 @@ from .errors import AuditUsageError
 DELIMITER_CANDIDATES = [",", ";", "\t", "|"]
 SNIFF_RECORDS = 50  # records (not lines: a quoted cell may hold line breaks) read to choose the delimiter
 SNIFF_CHARS = 1 << 20  # of at most this many characters
-BINARY_TEXT_MAX = 256  # binary cells up to this size that are UTF-8 are read as text; others as size + digest
+BINARY_TEXT_MAX = 4096  # binary cells up to this size that are UTF-8 (captions, URLs) are text; others size + digest
 # When the detector's best candidates tie, the common Western encodings win (a Latin-1 "naïve" is far more likely
 # than a Central European "naďve").
 PREFERRED_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")

@@ -113,6 +113,7 @@ def test_3_parquet_binary_cells_are_audited_as_text_and_the_report_renders(good_
     frame = pd.DataFrame({"path": [f"good_{i}.png" for i in range(6)], "label": ["cat", "dog"] * 3,
                           "digest": [bytes([0xDC, i, 0xFF]) for i in range(6)],
                           "code": [b"ab", "caf\u00e9".encode()] * 3,
+                          "caption": [("a long caption " * 60).encode()] * 6,  # 900 bytes of UTF-8: kept as text
                           "image": [{"bytes": blob, "path": "x.png"}] * 6})
     table = good_images / "t.parquet"
     frame.to_parquet(table)
@@ -124,7 +125,7 @@ def test_3_parquet_binary_cells_are_audited_as_text_and_the_report_renders(good_
     assert any("'digest' holds binary values in 6 cell(s)" in n for n in document["dataset"]["notes"])
     html = (out / "report.html").read_text()
     assert f"102,400 bytes, blake2b {hashlib.blake2b(blob, digest_size=8).hexdigest()}" in html
-    assert "caf\u00e9" in html
+    assert "caf\u00e9" in html and "a long caption a long caption" in html
     assert html.count("x01") < 50  # str(bytes) of the blob would write \\x01 400 times per row
 
 
