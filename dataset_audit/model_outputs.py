@@ -15,6 +15,8 @@ import pandas as pd
 from .errors import AuditUsageError
 
 SUM_TOLERANCE = 0.02  # a probability row may sum to 1 +- this (rounding in a CSV); it is then renormalised
+EMBEDDING_PEAK_MAX = 1e6  # vectors whose largest magnitude is above this (or below its inverse) are scaled
+SCALE_BLOCK = 8_192  # rows scaled at once (two float64 copies of a block: 100 MB at 768 dimensions)
 
 
 @dataclass
@@ -35,8 +37,6 @@ class ModelOutputs:
             probability_classes=self.probability_classes, probability_source=self.probability_source,
             embeddings=None if self.embeddings is None else self.embeddings[rows],
             embedding_source=self.embedding_source)
-EMBEDDING_PEAK_MAX = 1e6  # vectors whose largest magnitude is above this (or below its inverse) are scaled
-SCALE_BLOCK = 8_192  # rows scaled at once (two float64 copies of a block: 100 MB at 768 dimensions)
 
 
 def class_order(labels: list[str]) -> list[str]:

@@ -112,12 +112,12 @@ def _sniff_delimiter(text: str) -> str:
     csv reads them (quoted fields may hold delimiters and line breaks); among equals, csv.Sniffer's guess. The
     Sniffer alone looks at physical lines: free text with '|' or ';' in quoted, multi-line cells made it pick '|'
     for a well-formed comma file, which then failed to parse."""
-    sample = "\n".join(text[:SNIFF_CHARS].splitlines()[:50])
+    head = text[:SNIFF_CHARS]
     try:
-        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITER_CANDIDATES)).delimiter
+        sniffed = csv.Sniffer().sniff("\n".join(head.splitlines()[:50]),
+                                      delimiters="".join(DELIMITER_CANDIDATES)).delimiter
     except csv.Error:
         sniffed = ","
-    head = text[:SNIFF_CHARS]
     consistency: dict[str, float] = {}
     for candidate in DELIMITER_CANDIDATES:
         try:

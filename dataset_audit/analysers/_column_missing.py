@@ -52,7 +52,8 @@ def format_value(profile: ColumnProfile, value: float) -> str:
 
 
 def disguised_missing(profile: ColumnProfile, min_count: int) -> tuple[list[Finding], np.ndarray]:
-    """Sentinels (0, -1, 999, 1900-01-01, the largest float or integer, ...) that sit apart from the rest of the column or form a spike."""
+    """Sentinels (0, -1, 999, 1900-01-01, the largest float or integer, ...) that sit apart from the rest of the
+    column or form a spike."""
     mask = np.zeros(profile.n, dtype=bool)
     if profile.kind not in {"number", "date"} or profile.numeric is None:
         return [], mask

@@ -332,8 +332,8 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
 
 def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
              jobs: int) -> tuple[np.ndarray, str]:
-    """(n, 2) t-SNE coordinates of points (PCA initialisation; random for 1-D points) and the name of the implementation that made them:
-    openTSNE's Barnes-Hut when installed, else scikit-learn's. iterations counts scikit-learn's (250 of them early
+    """(n, 2) t-SNE coordinates of points (PCA initialisation; random for 1-D points) and the name of the
+    implementation that made them: openTSNE's Barnes-Hut when installed, else scikit-learn's. iterations counts scikit-learn's (250 of them early
     exaggeration); openTSNE runs 125 of early exaggeration and stops 100 sooner in all."""
     try:
         from openTSNE import TSNE as OpenTSNE

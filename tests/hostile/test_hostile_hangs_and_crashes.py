@@ -73,16 +73,22 @@ def _jsonl(path, records) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
+def _audit_cleanly(table, out, label: str) -> dict:
+    """`audit run TABLE --label-col LABEL`: exit 0 and no analyser error; the findings document."""
+    code, output = run_cli(str(table), "--label-col", label, "--out", str(out), "--no-cache")
+    assert code == 0, output
+    document = findings(out)
+    assert [a["name"] for a in document["analysers"] if a["status"] == "error"] == []
+    return document
+
+
 def test_3_list_and_dict_cells_are_audited_as_text_and_refused_as_label(good_images, tmp_path):
     records = [{"path": f"good_{i}.png", "y": ["cat", "dog"][i % 2], "bbox": [i, i + 1, 10, 12],
                 "meta": {"source": "cam", "id": i}, "tags": ["a", "b"] if i % 2 else "a"} for i in range(6)]
     table = good_images / "t.jsonl"
     _jsonl(table, records)
     out = tmp_path / "out"
-    code, output = run_cli(str(table), "--label-col", "y", "--out", str(out), "--no-cache")
-    assert code == 0, output
-    document = findings(out)
-    assert [a["name"] for a in document["analysers"] if a["status"] == "error"] == []
+    document = _audit_cleanly(table, out, "y")
     assert any("'bbox' holds lists or objects in 6 cell(s)" in n for n in document["dataset"]["notes"])
     non_scalar = {f["detail"]["column"]: f["detail"]["cells"] for f in document["findings"] if f["kind"] == "non_scalar"}
     assert non_scalar == {"bbox": 6, "meta": 6, "tags": 3}  # a type finding per column, not only a note
@@ -118,10 +124,7 @@ def test_3_parquet_binary_cells_are_audited_as_text_and_the_report_renders(good_
     table = good_images / "t.parquet"
     frame.to_parquet(table)
     out = tmp_path / "out"
-    code, output = run_cli(str(table), "--label-col", "label", "--out", str(out), "--no-cache")
-    assert code == 0, output
-    document = findings(out)
-    assert [a["name"] for a in document["analysers"] if a["status"] == "error"] == []
+    document = _audit_cleanly(table, out, "label")
     assert any("'digest' holds binary values in 6 cell(s)" in n for n in document["dataset"]["notes"])
     html = (out / "report.html").read_text()
     assert f"102,400 bytes, blake2b {hashlib.blake2b(blob, digest_size=8).hexdigest()}" in html
