@@ -171,6 +171,22 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class SidePart:
+    """A slow step of an analyser that needs only the AuditInput, not the rest of the analyser's run (the embedding
+    analyser's t-SNE map): the pipeline runs it as a lane task of its own, side by side with the analyser and the
+    others, and calls merge(section, result) in the calling process once both are done. result is None when the
+    step failed (the pipeline records the error) or the analyser was skipped. run_analyser does the same in order.
+
+    name: the step's name in the section's timings (e.g. "tsne"). cost: as Analyser.cost, for the step alone.
+    """
+
+    name: str
+    run: Callable[[AuditInput], Any]
+    merge: Callable[[Section, Any], None]
+    cost: int
+
+
+@dataclass(frozen=True)
 class Analyser:
     """One registered analyser: a pure function of AuditInput -> Section, declared in one place.
 
@@ -183,6 +199,7 @@ class Analyser:
     together; the others run in the calling process.
     shares: analysers with the same non-empty value compute one intermediate result that each keeps for the next
     in its process (embedding.neighbourhood, the kNN search); the pipeline runs them one after the other in one lane.
+    side: a slow step that may run in another lane at the same time (SidePart).
     """
 
     name: str
@@ -194,6 +211,7 @@ class Analyser:
     uses_profiles: bool = False
     cost: int = 1
     shares: str = ""
+    side: SidePart | None = None
 
     def __post_init__(self) -> None:
         unknown = [n for n in self.needs if n not in NEEDS]

@@ -6,6 +6,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -142,33 +143,53 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
             found[position], seconds[position] = section, time.perf_counter() - t0
             if advance:
                 advance(1)
-    # The rest run side by side (lanes.py), the costliest first, analysers that share a search as one task
-    # (lane_tasks); sections keep the registry's order.
+    # The rest run side by side (lanes.py), the costliest first, analysers that share a search as one task and an
+    # analyser's side part (SidePart) as a task of its own (lane_tasks); sections keep the registry's order.
     pending = sorted((p for p, s in enumerate(found) if s is None), key=lambda p: -analysers[p].cost)
-    inputs = {p: AuditInput(table=table, features=features, config=config,
-                            settings=settings_by_name[analysers[p].name], profiles=profiles) for p in pending}
-
+    inputs = {p: prepared_input(analysers[p], AuditInput(table=table, features=features, config=config,
+                                                          settings=settings_by_name[analysers[p].name],
+                                                          profiles=profiles)) for p in pending}
     tasks = lane_tasks([analysers[p] for p in pending], pending)
+    mains: dict[int, Section] = {}
+    sides: dict[int, SideOutcome] = {}
 
-    def run_task(task: int) -> list[tuple[Section, float]]:
-        out = []
-        for position in tasks[task]:
+    def run_task(task: int) -> list[tuple[Section | SideOutcome, float]]:
+        out: list[tuple[Section | SideOutcome, float]] = []
+        for position, part in tasks[task]:
             started = time.perf_counter()
-            out.append((run_analyser(analysers[position], inputs[position]), time.perf_counter() - started))
+            analyser, data = analysers[position], inputs[position]
+            result = run_side(analyser, data) if part == SIDE else run_main(analyser, data)
+            out.append((result, time.perf_counter() - started))
         return out
 
-    def finished(task: int, results: list[tuple[Section, float]], _: float) -> None:
-        for position, (section, took) in zip(tasks[task], results, strict=True):
-            stored.put(analysers[position], settings_by_name[analysers[position].name], section)
-            found[position], seconds[position] = section, took
+    def finished(task: int, results: list[tuple[Section | SideOutcome, float]], _: float) -> None:
+        for (position, part), (result, took) in zip(tasks[task], results, strict=True):
+            analyser = analysers[position]
+            if part == SIDE:
+                assert isinstance(result, SideOutcome)
+                sides[position] = result
+            else:
+                assert isinstance(result, Section)
+                mains[position], seconds[position] = result, took
+            if position not in mains or (analyser.side is not None and position not in sides):
+                continue  # the other part is still running
+            section = mains.pop(position)
+            if analyser.side is not None:
+                merge_side(analyser, section, sides.pop(position))
+            stored.put(analyser, settings_by_name[analyser.name], section)
+            found[position] = section
             if advance:
                 advance(1)
 
     t0 = time.perf_counter()
-    costly = sum(max(analysers[p].cost for p in task) > 1 for task in tasks)  # worth a helper; the rest run here
+    costly = sum(max(_task_cost(analysers[p], part) for p, part in task) > 1 for task in tasks)  # worth a helper
     cores = resolve_jobs(config.jobs)
+    # A side part (the t-SNE map) gets a lane on top of one per core: it is short and costs the same at any size, so
+    # beside it the long tasks start at once and the OS shares the cores. On the 10,000 CIFAR-10 test images the
+    # analysers took 7.3-7.9 s in 3 lanes on 2 cores against 8.3-9.0 s in 2 (the commit that added it gives runs).
+    extra = int(cores > 1 and any(part == SIDE for task in tasks for _, part in task))
     try:
-        run_lanes(run_task, len(tasks), lane_count(cores, costly), finished, movable=costly, cores=cores)
+        run_lanes(run_task, len(tasks), lane_count(cores + extra, costly), finished, movable=costly, cores=cores)
     finally:
         forget_neighbourhood()  # shared by the embedding and labels analysers; not kept past them
     timings["analyse"] = time.perf_counter() - t0
@@ -188,23 +209,34 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
                        not_computed=not_computed, from_cache=from_cache)
 
 
-def lane_tasks(analysers: list[Analyser], positions: list[int]) -> list[list[int]]:
-    """The lanes' tasks: each a list of positions run one after the other in one lane. Analysers that share an
-    intermediate result (Analyser.shares) form one task, in their given order; the others are one each. Ordered by
-    the costliest member, costliest first (the first task runs in this process: at 1M images the duplicate search's
-    memory must stay here, see lanes.run_lanes)."""
-    tasks: list[list[int]] = []
-    together: dict[str, list[int]] = {}
+MAIN, SIDE = "main", "side"  # the two parts of an analyser as lane tasks name them (SIDE: its SidePart)
+
+
+def _task_cost(analyser: Analyser, part: str) -> int:
+    return analyser.side.cost if part == SIDE and analyser.side is not None else analyser.cost
+
+
+def lane_tasks(analysers: list[Analyser], positions: list[int]) -> list[list[tuple[int, str]]]:
+    """The lanes' tasks: each a list of (position, MAIN or SIDE) run one after the other in one lane. Analysers that
+    share an intermediate result (Analyser.shares) form one task, in their given order; the others are one each, and
+    an analyser's side part is a task of its own. Ordered by the costliest member, costliest first (the first task
+    runs in this process: at 1M images the duplicate search's memory must stay here, see lanes.run_lanes)."""
+    tasks: list[list[tuple[int, str]]] = []
+    together: dict[str, list[tuple[int, str]]] = {}
     for analyser, position in zip(analysers, positions, strict=True):
         if analyser.shares:
             if analyser.shares not in together:
                 together[analyser.shares] = []
                 tasks.append(together[analyser.shares])
-            together[analyser.shares].append(position)
+            together[analyser.shares].append((position, MAIN))
         else:
-            tasks.append([position])
-    cost = {position: analyser.cost for analyser, position in zip(analysers, positions, strict=True)}
-    return sorted(tasks, key=lambda task: -max(cost[p] for p in task))
+            tasks.append([(position, MAIN)])
+        if analyser.side is not None:
+            tasks.append([(position, SIDE)])
+    cost = {(position, part): _task_cost(analyser, part) for analyser, position in zip(analysers, positions,
+                                                                                        strict=True)
+            for part in (MAIN, SIDE)}
+    return sorted(tasks, key=lambda task: -max(cost[member] for member in task))
 
 
 class _AnalysisStore:
@@ -237,12 +269,27 @@ class _AnalysisStore:
 
 
 def run_analyser(analyser: Analyser, data: AuditInput) -> Section:
-    """One analyser as the pipeline runs it: needs checked, an exception turned into an error finding. Settings and
-    column profiles are filled in from data.config and data.table when the caller (a test, a tool) left them out."""
+    """One analyser as the pipeline runs it, its side part (if any) after it in this process: needs checked, an
+    exception turned into an error finding. Settings and column profiles are filled in from data.config and
+    data.table when the caller (a test, a tool) left them out."""
+    data = prepared_input(analyser, data)
+    section = run_main(analyser, data)
+    if analyser.side is not None:
+        merge_side(analyser, section, run_side(analyser, data))
+    return section
+
+
+def prepared_input(analyser: Analyser, data: AuditInput) -> AuditInput:
+    """data with the analyser's settings and the column profiles filled in when the caller left them out."""
     if not data.settings and analyser.settings:
         data = replace(data, settings=resolve_settings(data.config, [analyser])[analyser.name])
     if data.profiles is None and analyser.uses_profiles:
         data = replace(data, profiles=profile_table(data.table))
+    return data
+
+
+def run_main(analyser: Analyser, data: AuditInput) -> Section:
+    """analyser.run(data) as a section: skipped when its needs are missing, an error finding when it raises."""
     reason = missing_needs(analyser.needs, data.table, data.features)
     if reason is not None:
         return Section(name=analyser.name, title=analyser.title, skipped=reason)
@@ -255,14 +302,63 @@ def run_analyser(analyser: Analyser, data: AuditInput) -> Section:
         if undeclared:  # a gate could not name it, and README would not list it
             raise ValueError(f"set undeclared metrics: {', '.join(undeclared)}")
     except Exception as exc:  # noqa: BLE001 - one failing analyser must not sink the audit
-        detail = traceback.format_exc(limit=6)
         section = Section(name=analyser.name, title=analyser.title, error=f"{type(exc).__name__}: {exc}")
-        section.findings.append(Finding(
-            analyser=analyser.name, kind="analyser_error", severity="error",
-            message=f"the {analyser.name} analyser failed: {type(exc).__name__}: {exc}", detail={"traceback": detail},
-        ))
+        section.findings.append(_error_finding(analyser.name, exc))
     section.name, section.title = analyser.name, section.title or analyser.title
     return section
+
+
+@dataclass
+class SideOutcome:
+    """What an analyser's side part gave: its result, or the error that stopped it (and its traceback)."""
+
+    result: Any = None
+    seconds: float = 0.0
+    error: str | None = None
+    traceback: str = ""
+
+
+def run_side(analyser: Analyser, data: AuditInput) -> SideOutcome:
+    """analyser.side.run(data), guarded like run_main; nothing to do when the analyser's needs are missing."""
+    assert analyser.side is not None
+    if missing_needs(analyser.needs, data.table, data.features) is not None:
+        return SideOutcome()
+    started = time.perf_counter()
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = analyser.side.run(data)
+    except Exception as exc:  # noqa: BLE001 - the analyser's other findings still count
+        return SideOutcome(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=6))
+    return SideOutcome(result=result, seconds=time.perf_counter() - started)
+
+
+def merge_side(analyser: Analyser, section: Section, outcome: SideOutcome) -> None:
+    """Give the side part's result to the analyser's section. A failed side part fails the section (an error
+    finding; never cached), and the analyser is told with result None."""
+    side = analyser.side
+    assert side is not None
+    if section.skipped is not None or section.error is not None:
+        return
+    try:
+        if outcome.error is not None:
+            section.error = f"its {side.name} step: {outcome.error}"
+            section.findings.append(Finding(
+                analyser=analyser.name, kind="analyser_error", severity="error",
+                message=f"the {analyser.name} analyser's {side.name} step failed: {outcome.error}",
+                detail={"traceback": outcome.traceback}))
+            side.merge(section, None)
+        else:
+            side.merge(section, outcome.result)
+            section.timings[side.name] = outcome.seconds
+    except Exception as exc:  # noqa: BLE001 - as in run_main
+        section.error = f"{type(exc).__name__}: {exc}"
+        section.findings.append(_error_finding(analyser.name, exc))
+
+
+def _error_finding(name: str, exc: Exception) -> Finding:
+    return Finding(analyser=name, kind="analyser_error", severity="error",
+                   message=f"the {name} analyser failed: {type(exc).__name__}: {exc}",
+                   detail={"traceback": traceback.format_exc(limit=6)})
 
 
 def _drop_uncomputable(analyser: Analyser, section: Section, table: Table,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ from dataset_audit.config import Config
 from dataset_audit.dataset import Table
 from dataset_audit.errors import AuditUsageError
 from dataset_audit.gates import exit_code
-from dataset_audit.model import Analyser, Metric, Section
+from dataset_audit.model import Analyser, Metric, Section, SidePart
 from dataset_audit.pipeline import run_audit
 from dataset_audit.settings import Setting
 
@@ -51,6 +52,44 @@ def test_an_analyser_that_raises_becomes_an_error_finding_and_exit_1(monkeypatch
     assert result.not_computed["broken.count"].startswith("the analyser failed")
     assert result.gates[0].value is None and not result.gates[0].passed
     assert exit_code(result.gates, analyser_errors=len(result.analyser_errors)) == 1
+
+
+def _with_side(fail: bool = False) -> Analyser:
+    def run(data):
+        return Section(name="s", title="s", metrics={"s.main": 1.0})
+
+    def side(data):
+        if fail:
+            raise ZeroDivisionError("boom")
+        return {"value": 41, "pid": os.getpid()}
+
+    def merge(section, result):
+        section.metrics["s.side"] = None if result is None else result["value"] + 1
+        section.notes.append(f"side ran in {'no process' if result is None else result['pid']}")
+
+    return Analyser(name="s", title="s", run=run, metrics={"s.main": "m", "s.side": "x"}, needs=(), cost=3,
+                    side=SidePart(name="step", run=side, merge=merge, cost=3))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_side_part_runs_as_a_task_of_its_own_and_is_merged_into_its_section(monkeypatch, jobs):
+    seen: list = []
+    other = Analyser(name="o", title="o", run=lambda d: seen.append("o") or Section(name="o", title="o"), metrics={},
+                     needs=(), cost=2)
+    result, sections = _audit(monkeypatch, [_with_side(), other], _table(), jobs=jobs)
+    assert result.metrics["s.side"] == 42 and result.metrics["s.main"] == 1.0
+    assert sections["s"].error is None and "step" in sections["s"].timings
+    assert [s.name for s in result.sections] == ["s", "o"]
+
+
+def test_a_failing_side_part_is_an_error_finding_and_the_main_part_keeps_its_metrics(monkeypatch):
+    result, sections = _audit(monkeypatch, [_with_side(fail=True)], _table(), jobs=2)
+    section = sections["s"]
+    assert section.error == "its step step: ZeroDivisionError: boom"
+    [finding] = section.findings
+    assert finding.message == "the s analyser's step step failed: ZeroDivisionError: boom"
+    assert "ZeroDivisionError" in finding.detail["traceback"]
+    assert result.metrics["s.main"] == 1.0 and section.notes == ["side ran in no process"]
 
 
 def test_missing_needs_skip_with_one_uniform_reason(monkeypatch):

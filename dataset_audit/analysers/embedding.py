@@ -12,17 +12,19 @@ row in blocks). In that space (the labels analyser runs its kNN label check in t
 - the explorer: a t-SNE map of a seeded sample of at most config.tsne_max images, coloured by label.
 
 t-SNE: openTSNE's Barnes-Hut t-SNE when it is installed (the optional `tsne` extra), else scikit-learn's. On the
-3,000-point CIFAR-10 and MNIST maps openTSNE with 125 early-exaggeration iterations and 125 more is as trustworthy
-as scikit-learn's 350 (250 of them early exaggeration, which scikit-learn does not let us shorten) for less CPU time
-(bench/TSNE.md, `bench/bench_tsne.py`). scikit-learn runs with the learning rate at n/12 (not its n/48), which
-reaches the trustworthiness of 500 iterations at the default rate in less time.
+3,000-point CIFAR-10 and MNIST maps openTSNE with 100 early-exaggeration iterations and 100 more, its Barnes-Hut
+accuracy theta at 0.8 (not 0.5), is as trustworthy as scikit-learn's 350 (250 of them early exaggeration, which
+scikit-learn does not let us shorten) for less CPU time (bench/TSNE.md, `bench/bench_tsne.py`). scikit-learn runs
+with the learning rate at n/12 (not its n/48), which reaches the trustworthiness of 500 iterations at the default
+rate in less time. The map is the analyser's side part (model.SidePart): it fits the same PCA, maps the sampled rows
+and runs in a lane of its own, beside the kNN search and the outliers.
 
 Cost: PCA O(n x 768 x dims); kNN O(min(n, knn_max) x n x dims), blocked; t-SNE on at most tsne_max points.
 """
 
 from __future__ import annotations
 
-import time
+import importlib.util
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ import numpy as np
 
 from ..dataset import class_groups
 from ..lanes import thread_budget
-from ..model import Analyser, AuditInput, Explorer, Finding, Montage, MontageItem, Section
+from ..model import Analyser, AuditInput, Explorer, Finding, Montage, MontageItem, Section, SidePart
 from ..robust import robust_z
 from ..settings import Setting, resolve
 from ..text import are, count
@@ -41,11 +43,13 @@ NEIGHBOURHOOD = "embedding.neighbourhood"  # Analyser.shares of the analysers th
 PCA_FIT_MAX = 10000  # rows used to fit the standardisation and PCA
 BLOCK = 8192  # rows transformed at once, to bound memory
 MIN_ROWS = 8  # below this there is nothing to embed
+MAP_TITLE = "t-SNE map of the images"
 HOVER_COLUMNS = 4
 HOVER_CHARS = 40
 SKLEARN_EXAGGERATION = 250  # scikit-learn's fixed early-exaggeration length
-OPEN_TSNE_EXAGGERATION = 125  # openTSNE's, shortened: as trustworthy on CIFAR-10 and MNIST (bench/TSNE.md)
-OPEN_TSNE_SAVING = 100  # openTSNE stops this many iterations before scikit-learn: 125 + 125 for the default 350
+OPEN_TSNE_EXAGGERATION = 100  # openTSNE's, shortened: as trustworthy on CIFAR-10 and MNIST (bench/TSNE.md)
+OPEN_TSNE_SAVING = 150  # openTSNE stops this many iterations before scikit-learn: 100 + 100 for the default 350
+OPEN_TSNE_THETA = 0.8  # Barnes-Hut accuracy (default 0.5): with 100 + 100, as trustworthy for 37% less CPU (TSNE.md)
 # Up to this many points openTSNE finds the perplexity neighbours by exact search (scikit-learn's, one distance
 # block of at most 5,000^2 x 8 bytes = 200 MB) instead of building an Annoy index, which costs more than it saves
 # at that size (the commit that added this gives the timings).
@@ -53,10 +57,11 @@ OPEN_TSNE_EXACT_MAX = 5_000
 
 
 def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float = 1.0,
-                  rows: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                  rows: np.ndarray | None = None, only: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """(len(rows), <=dims) float32 PCA coordinates of standardised thumbs[rows] (all rows by default; thumbnails or
     any per-row vectors), and the share of variance they keep. scale_floor is added to every standard deviation
-    (1 grey level for thumbnails). Rows are read BLOCK at a time, never copied whole."""
+    (1 grey level for thumbnails). Rows are read BLOCK at a time, never copied whole. With `only` (positions into
+    rows), the same fit is applied to rows[only] alone (the t-SNE sample)."""
     rows = np.arange(len(thumbs)) if rows is None else rows
     n = len(rows)
     flat = thumbs.reshape(len(thumbs), -1)
@@ -73,9 +78,10 @@ def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float =
         warnings.simplefilter("ignore", RuntimeWarning)
         pca.fit((sample - centre) / scale)
     del sample
-    vectors = np.empty((n, components), dtype=np.float32)
-    for start in range(0, n, BLOCK):
-        block = (flat[rows[start:start + BLOCK]].astype(np.float32) - centre) / scale
+    wanted = rows if only is None else rows[only]
+    vectors = np.empty((len(wanted), components), dtype=np.float32)
+    for start in range(0, len(wanted), BLOCK):
+        block = (flat[wanted[start:start + BLOCK]].astype(np.float32) - centre) / scale
         vectors[start:start + BLOCK] = pca.transform(block)
     return vectors, float(pca.explained_variance_ratio_.sum())
 
@@ -146,15 +152,18 @@ def forget_neighbourhood() -> None:
     _last = None
 
 
-def vectors_for(data: AuditInput, ok_rows: np.ndarray, dims: int) -> tuple[np.ndarray, float, str]:
-    """PCA vectors of the decoded rows: the user's --embeddings when given, else the thumbnails; and their name."""
+def vectors_for(data: AuditInput, ok_rows: np.ndarray, dims: int,
+                only: np.ndarray | None = None) -> tuple[np.ndarray, float, str]:
+    """PCA vectors of the decoded rows (of ok_rows[only] alone with `only`; the fit is the same): the user's
+    --embeddings when given, else the thumbnails; and their name."""
     user = data.table.outputs.embeddings
     if user is not None:
         scale = float(np.median(_column_std(user, ok_rows))) if len(ok_rows) else 1.0
-        vectors, kept = image_vectors(user, dims, data.config.seed, scale_floor=1e-3 * scale + 1e-12, rows=ok_rows)
+        vectors, kept = image_vectors(user, dims, data.config.seed, scale_floor=1e-3 * scale + 1e-12, rows=ok_rows,
+                                      only=only)
         return vectors, kept, f"PCA of your vectors ({data.table.outputs.embedding_source})"
     assert data.features is not None
-    vectors, kept = image_vectors(data.features.thumbs, dims, data.config.seed, rows=ok_rows)
+    vectors, kept = image_vectors(data.features.thumbs, dims, data.config.seed, rows=ok_rows, only=only)
     return vectors, kept, "PCA of 16x16 thumbnails"
 
 
@@ -183,7 +192,6 @@ def _hover(data: AuditInput, rows: np.ndarray) -> list[str]:
 def run(data: AuditInput) -> Section:
     features = data.features
     assert features is not None
-    config = data.config
     section = Section(name=NAME, title="Embedding explorer and outliers")
     ok_rows = np.flatnonzero(features.ok)
     n = len(ok_rows)
@@ -196,9 +204,6 @@ def run(data: AuditInput) -> Section:
     z_cut = data.settings.outlier_z
     shared = neighbourhood(data, ok_rows, dims, k, knn_max)
     vectors, kept_variance, space = shared.vectors, shared.kept_variance, shared.space
-    rng = np.random.default_rng(config.seed)
-    if len(shared.queries) < n:  # the draw that picked the searched rows: the map's sample is drawn after it
-        rng.choice(n, size=knn_max, replace=False)
     if not shared.usable:
         # Every vector is the same (one image listed n times): PCA has no variance to keep, and t-SNE on NaN
         # coordinates crashes the process rather than raising.
@@ -226,7 +231,7 @@ def run(data: AuditInput) -> Section:
     if labels_all is not None:
         for row, neighbour_label in _label_disagreements(data, ok_rows, labels, queries, neighbour_index).items():
             flags[row] = (flags[row] + "; " if row in flags else "") + f"neighbours carry: {neighbour_label}"
-    points = _explorer(section, data, ok_rows, vectors, labels, rng, flags)
+    points = _explorer(section, data, ok_rows, labels, flags)
     section.metrics["embedding.tsne_points"] = points
     section.summary = (f"{n:,} images embedded; {len(outlier_rows):,} outliers"
                        + (f"; t-SNE map of {points:,} images." if points else "."))
@@ -334,7 +339,7 @@ def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
              jobs: int) -> tuple[np.ndarray, str]:
     """(n, 2) t-SNE coordinates of points (PCA initialisation; random for 1-D points) and the name of the
     implementation that made them: openTSNE's Barnes-Hut when installed, else scikit-learn's. iterations counts scikit-learn's (250 of them early
-    exaggeration); openTSNE runs 125 of early exaggeration and stops 100 sooner in all."""
+    exaggeration); openTSNE runs 100 of early exaggeration and stops 150 sooner in all."""
     try:
         from openTSNE import TSNE as OpenTSNE
     except ImportError:
@@ -345,7 +350,7 @@ def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
         embedding = OpenTSNE(n_components=2, perplexity=perplexity, initialization=start,
                              early_exaggeration_iter=OPEN_TSNE_EXAGGERATION,
                              n_iter=iterations - OPEN_TSNE_SAVING - OPEN_TSNE_EXAGGERATION,
-                             negative_gradient_method="bh", n_jobs=jobs, random_state=seed,
+                             negative_gradient_method="bh", theta=OPEN_TSNE_THETA, n_jobs=jobs, random_state=seed,
                              neighbors="exact" if len(points) <= OPEN_TSNE_EXACT_MAX else "auto").fit(points)
         return np.asarray(embedding), "openTSNE"
     from sklearn.manifold import TSNE
@@ -355,37 +360,50 @@ def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
     return tsne.fit_transform(points), "scikit-learn"
 
 
-def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, vectors: np.ndarray, labels: np.ndarray,
-              rng: np.random.Generator, flags: dict[int, str]) -> int:
-    n = len(ok_rows)
+def map_sample(n: int, data: AuditInput) -> np.ndarray | None:
+    """Positions (into the decoded rows) of the t-SNE map's seeded sample of at most tsne_max, or None when there
+    are too few. Drawn after the kNN sample (neighbourhood) from the same seed, as both always were."""
     size = min(n, max(0, int(data.config.tsne_max)))
     if size < MIN_ROWS:
+        return None
+    rng = np.random.default_rng(data.config.seed)
+    if n > data.settings.knn_max:
+        rng.choice(n, size=data.settings.knn_max, replace=False)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+def tsne_implementation() -> str:
+    """The t-SNE tsne_map will use: openTSNE when it is installed, else scikit-learn."""
+    return "openTSNE" if importlib.util.find_spec("openTSNE") is not None else "scikit-learn"
+
+
+def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: np.ndarray,
+              flags: dict[int, str]) -> int:
+    """The map's explorer, all but its coordinates: the side part (map_points, in a lane of its own) computes them
+    and place_map puts them in."""
+    n = len(ok_rows)
+    sample = map_sample(n, data)
+    if sample is None:
         section.notes.append("No t-SNE map: too few images (or tsne_max is 0).")
         return 0
-    sample = np.sort(rng.choice(n, size=size, replace=False))
-    perplexity = float(min(30.0, (size - 1) / 3.0))
-    iterations = data.settings.tsne_iterations
-    jobs = thread_budget(data.config.jobs)
-    started = time.perf_counter()
-    coordinates, implementation = tsne_map(vectors[sample].astype(np.float64), perplexity, iterations,
-                                           data.config.seed, jobs)
-    section.timings["tsne"] = time.perf_counter() - started
+    size = len(sample)
+    perplexity = _perplexity(size)
     rows = ok_rows[sample]
     point_flags = [flags.get(row, "") for row in rows.tolist()]
     flagged = sum(1 for flag in point_flags if flag)
     section.explorers.append(Explorer(
-        title="t-SNE map of the images",
+        title=MAP_TITLE,
         rows=rows.tolist(),
-        x=np.round(coordinates[:, 0], 3).tolist(),
-        y=np.round(coordinates[:, 1], 3).tolist(),
+        x=[],
+        y=[],
         colour=[str(label) if label else "(no label)" for label in labels[sample]],
         hover=[f"{text}\n{flag}" if flag else text for text, flag in zip(_hover(data, rows), point_flags,
                                                                           strict=True)],
         flags=point_flags,
         caption=(f"{size:,} of {n:,} decoded images" + (f" (seeded random sample, seed {data.config.seed}; "
                                                         "raise --tsne-max to show more)" if size < n else "")
-                 + f"; t-SNE ({implementation}) of the PCA vectors, perplexity {perplexity:.0f}. Nearby points "
-                   "look alike"
+                 + f"; t-SNE ({tsne_implementation()}) of the PCA vectors, perplexity {perplexity:.0f}. Nearby "
+                   "points look alike"
                  + (" in your vectors." if data.table.outputs.embeddings is not None else " at 16x16.")
                  + (f" Ringed: the {flagged:,} sampled images flagged as outliers (above) or whose nearest "
                     "neighbours mostly carry another label (label quality section; hover names that label); they "
@@ -394,12 +412,68 @@ def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, vectors: 
     return size
 
 
+def _perplexity(size: int) -> float:
+    return float(min(30.0, (size - 1) / 3.0))
+
+
+@dataclass
+class MapPoints:
+    """The side part's result: the t-SNE coordinates of the sampled rows, and the implementation that made them."""
+
+    rows: list[int]
+    x: list[float]
+    y: list[float]
+    implementation: str
+
+
+def map_points(data: AuditInput) -> MapPoints | None:
+    """The t-SNE map of the seeded sample (the analyser's side part: it needs the PCA vectors of the sampled rows
+    only, so it fits the same PCA and runs in a lane of its own while the kNN search and outliers run in another).
+    None when there is nothing to map (run() skips or leaves the map out for the same reasons)."""
+    features = data.features
+    assert features is not None
+    ok_rows = np.flatnonzero(features.ok)
+    n = len(ok_rows)
+    sample = map_sample(n, data) if n >= MIN_ROWS else None
+    if sample is None:
+        return None
+    vectors, kept_variance, _ = vectors_for(data, ok_rows, data.settings.dims, only=sample)
+    if not (np.isfinite(kept_variance) and np.isfinite(vectors).all()):
+        return None  # every vector the same: run() skips the section (t-SNE on NaN crashes the process)
+    coordinates, implementation = tsne_map(vectors.astype(np.float64), _perplexity(len(sample)),
+                                           data.settings.tsne_iterations, data.config.seed,
+                                           thread_budget(data.config.jobs))
+    return MapPoints(rows=ok_rows[sample].tolist(), x=np.round(coordinates[:, 0], 3).tolist(),
+                     y=np.round(coordinates[:, 1], 3).tolist(), implementation=implementation)
+
+
+def place_map(section: Section, points: MapPoints | None) -> None:
+    """Put the side part's coordinates into the map's explorer; without them (it failed) the map is left out."""
+    explorer = next((e for e in section.explorers if e.title == MAP_TITLE and not e.x), None)
+    if explorer is None:
+        return
+    if points is None or points.rows != explorer.rows:
+        section.explorers.remove(explorer)
+        section.metrics["embedding.tsne_points"] = 0
+        section.notes.append("No t-SNE map: " + ("its sample differs from the analyser's." if points is not None
+                                                  else "the t-SNE step gave no coordinates."))
+        return
+    explorer.x, explorer.y = points.x, points.y
+    claimed = f"t-SNE ({tsne_implementation()})"
+    explorer.caption = explorer.caption.replace(claimed, f"t-SNE ({points.implementation})")
+
+
 ANALYSER = Analyser(
     name=NAME,
     title="Embedding explorer and outliers",
     run=run,
     cost=3,  # CIFAR-10 60k timings (make bench): the slowest analysers start first
     shares=NEIGHBOURHOOD,
+    # The map costs the same few seconds at any size (tsne_max points): it starts beside the duplicate search, and
+    # its lane may take the kNN task (labels, then this analyser's run) next. On the 10,000 CIFAR-10 test images the
+    # analysers took 10.4-11.6 s with the map inside this analyser's run, 8.3-9.0 s with it beside (3 runs each,
+    # interleaved; theta 0.8 in the second), and 7.3-7.9 s with its extra lane (pipeline.run_audit).
+    side=SidePart(name="tsne", run=map_points, merge=place_map, cost=5),
     settings=(
         Setting("dims", 32, "PCA dimensions of the image vector", minimum=2),
         Setting("k", 10, "neighbours per image", minimum=1),
@@ -409,7 +483,7 @@ ANALYSER = Analyser(
                 "log) above which an image is an outlier",
                 minimum=0),
         Setting("tsne_iterations", 350, "t-SNE iterations, 250 of them early exaggeration (scikit-learn); with "
-                "openTSNE installed (the tsne extra) 125 of early exaggeration and 100 fewer in all", minimum=251),
+                "openTSNE installed (the tsne extra) 100 of early exaggeration and 150 fewer in all", minimum=251),
     ),
     metrics={
         "embedding.outlier_count": "images far from their class or from all images in thumbnail-PCA space",

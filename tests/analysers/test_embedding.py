@@ -14,7 +14,7 @@ from dataset_audit.config import Config
 from dataset_audit.dataset import Table
 from dataset_audit.model import AuditInput, Section
 from dataset_audit.model_outputs import ModelOutputs
-from dataset_audit.pipeline import run_analyser
+from dataset_audit.pipeline import prepared_input, run_analyser
 from dataset_audit.scan import Features
 
 PER_CLASS = 40
@@ -118,6 +118,37 @@ def test_explorer_rings_the_flagged_images_and_times_tsne():
     assert "outlier" in explorer.hover[explorer.rows.index(rows["outlier"])]
     assert "Ringed: the 2 sampled images" in explorer.caption
     assert section.timings["tsne"] > 0
+
+
+def test_the_map_is_the_side_part_and_its_points_are_the_sampled_pca_vectors_of_the_fit():
+    """The side part fits the analyser's PCA and maps the sampled rows only: the same points as the analyser's
+    vectors at those rows, and the coordinates run_analyser puts into the explorer."""
+    data, _ = planted_input(tsne_max=40)
+    data = prepared_input(embedding.ANALYSER, data)  # its settings, as the pipeline gives them
+    section = run_analyser(embedding.ANALYSER, data)
+    explorer = section.explorers[0]
+    points = embedding.map_points(data)
+    assert points is not None and points.rows == explorer.rows and len(points.x) == 40
+    assert (points.x, points.y) == (explorer.x, explorer.y)
+    ok_rows = np.flatnonzero(data.features.ok)
+    sample = embedding.map_sample(len(ok_rows), data)
+    full, _, _ = embedding.vectors_for(data, ok_rows, data.settings.dims)
+    alone, _, _ = embedding.vectors_for(data, ok_rows, data.settings.dims, only=sample)
+    np.testing.assert_allclose(alone, full[sample], rtol=1e-5, atol=1e-5)
+
+
+def test_a_failing_map_fails_the_section_but_keeps_its_outliers(monkeypatch):
+    def broken(*args, **kwargs):
+        raise MemoryError("no room for the map")
+
+    monkeypatch.setattr(embedding, "tsne_map", broken)
+    data, rows = planted_input(tsne_max=1000)
+    section = run_analyser(embedding.ANALYSER, data)
+    assert section.explorers == [] and section.metrics["embedding.tsne_points"] == 0
+    assert section.error == "its tsne step: MemoryError: no room for the map"
+    error = next(f for f in section.findings if f.kind == "analyser_error")
+    assert error.message == "the embedding analyser's tsne step failed: MemoryError: no room for the map"
+    assert any(rows["outlier"] in f.rows for f in section.findings if f.kind == "outlier")
 
 
 def test_explorer_rings_the_images_the_knn_label_check_flags():
