@@ -184,10 +184,12 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
     t0 = time.perf_counter()
     costly = sum(max(_task_cost(analysers[p], part) for p, part in task) > 1 for task in tasks)  # worth a helper
     cores = resolve_jobs(config.jobs)
-    # A side part (the t-SNE map) gets a lane on top of one per core: it is short and costs the same at any size, so
-    # beside it the long tasks start at once and the OS shares the cores. On the 10,000 CIFAR-10 test images the
-    # analysers took 7.3-7.9 s in 3 lanes on 2 cores against 8.3-9.0 s in 2 (the commit that added it gives runs).
-    extra = int(cores > 1 and any(part == SIDE for task in tasks for _, part in task))
+    # One costly task more than the cores gets a lane of its own: the tasks all start at once and the OS shares the
+    # cores, where with a lane per core one lane stands idle while the other works through two tasks. With more
+    # tasks than that, the short ones fill the gaps of a lane per core. On 2 cores (3 interleaved runs each): the
+    # CIFAR-10 test folder (duplicates, t-SNE map, labels + embedding) took 8.0-8.3 s of analysers in 3 lanes
+    # against 8.3-9.3 in 2; 10,000 synthetic images with splits (drift too) 9.1-10.1 in 2 against 9.4-10.8 in 3.
+    extra = int(cores > 1 and costly == cores + 1)
     try:
         run_lanes(run_task, len(tasks), lane_count(cores + extra, costly), finished, movable=costly, cores=cores)
     finally:

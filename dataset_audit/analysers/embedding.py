@@ -471,8 +471,8 @@ ANALYSER = Analyser(
     shares=NEIGHBOURHOOD,
     # The map costs the same few seconds at any size (tsne_max points): it starts beside the duplicate search, and
     # its lane may take the kNN task (labels, then this analyser's run) next. On the 10,000 CIFAR-10 test images the
-    # analysers took 10.4-11.6 s with the map inside this analyser's run, 8.3-9.0 s with it beside (3 runs each,
-    # interleaved; theta 0.8 in the second), and 7.3-7.9 s with its extra lane (pipeline.run_audit).
+    # analysers took 9.5-11.1 s with the map inside this analyser's run, 8.0-8.3 s with it beside (3 runs each,
+    # interleaved; theta 0.8 in the second; 3 lanes on 2 cores, see pipeline.run_audit).
     side=SidePart(name="tsne", run=map_points, merge=place_map, cost=5),
     settings=(
         Setting("dims", 32, "PCA dimensions of the image vector", minimum=2),
