@@ -146,9 +146,10 @@ def main() -> None:
                          f"{figures['label_agreement']} |")
         lines.append("")
     lines += ["What the analyser runs (dataset_audit/analysers/embedding.py, tsne_map): openTSNE Barnes-Hut, 100 EE + "
-              "100 with theta (its Barnes-Hut accuracy) 0.8 instead of 0.5, when openTSNE is installed (`pip install 'dataset-audit[tsne]'`; `make install` installs it), else "
-              "scikit-learn with the settings of the first row. scikit-learn's early exaggeration is fixed at 250 "
-              "iterations, so it cannot be shortened the same way; its cheaper settings lose trustworthiness.", ""]
+              "100 with theta (its Barnes-Hut accuracy) 0.8 instead of 0.5, when openTSNE is installed "
+              "(`pip install 'dataset-audit[tsne]'`; `make install` installs it), else scikit-learn with the settings "
+              "of the first row. scikit-learn's early exaggeration is fixed at 250 iterations, so it cannot be "
+              "shortened the same way; its cheaper settings lose trustworthiness.", ""]
     TABLE.write_text("\n".join(lines))
     print(f"Written to {TABLE.relative_to(ROOT)}")
 

@@ -174,8 +174,9 @@ class Metric:
 class SidePart:
     """A slow step of an analyser that needs only the AuditInput, not the rest of the analyser's run (the embedding
     analyser's t-SNE map): the pipeline runs it as a lane task of its own, side by side with the analyser and the
-    others, and calls merge(section, result) in the calling process once both are done. result is None when the
-    step failed (the pipeline records the error) or the analyser was skipped. run_analyser does the same in order.
+    others, and calls merge(section, result) in the calling process once both are done: result is the step's
+    return value, or None when it failed (the pipeline records the error). merge is not called when the analyser
+    itself was skipped or failed. run_analyser does the same in order.
 
     name: the step's name in the section's timings (e.g. "tsne"). cost: as Analyser.cost, for the step alone.
     """

@@ -154,9 +154,9 @@ def _embedding_array(path: Path, n: int) -> np.ndarray:
     peak = max(float(array.max(initial=0)), -float(array.min(initial=0))) if array.size else 0.0
     if peak > EMBEDDING_PEAK_MAX or 0.0 < peak < 1.0 / EMBEDDING_PEAK_MAX:
         vectors = np.empty(array.shape, dtype=np.float32)
+        shift = -int(np.frexp(peak)[1])
         for start in range(0, len(array), SCALE_BLOCK):  # a float64 copy of a block at a time, not of the array
-            block = array[start:start + SCALE_BLOCK]
-            vectors[start:start + SCALE_BLOCK] = np.ldexp(block.astype(np.float64), -int(np.frexp(peak)[1]))
+            vectors[start:start + SCALE_BLOCK] = np.ldexp(array[start:start + SCALE_BLOCK].astype(np.float64), shift)
         return vectors
     return array.astype(np.float32, copy=False)
 

@@ -225,6 +225,7 @@ def lane_tasks(analysers: list[Analyser], positions: list[int]) -> list[list[tup
     runs in this process: at 1M images the duplicate search's memory must stay here, see lanes.run_lanes)."""
     tasks: list[list[tuple[int, str]]] = []
     together: dict[str, list[tuple[int, str]]] = {}
+    by_position = dict(zip(positions, analysers, strict=True))
     for analyser, position in zip(analysers, positions, strict=True):
         if analyser.shares:
             if analyser.shares not in together:
@@ -235,10 +236,7 @@ def lane_tasks(analysers: list[Analyser], positions: list[int]) -> list[list[tup
             tasks.append([(position, MAIN)])
         if analyser.side is not None:
             tasks.append([(position, SIDE)])
-    cost = {(position, part): _task_cost(analyser, part) for analyser, position in zip(analysers, positions,
-                                                                                        strict=True)
-            for part in (MAIN, SIDE)}
-    return sorted(tasks, key=lambda task: -max(cost[member] for member in task))
+    return sorted(tasks, key=lambda task: -max(_task_cost(by_position[p], part) for p, part in task))
 
 
 class _AnalysisStore:

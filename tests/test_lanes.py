@@ -191,7 +191,7 @@ def test_analysers_that_share_a_search_are_one_task_and_the_duplicate_search_sta
     names = [[REGISTRY[p].name + (" side" if part == "side" else "") for p, part in task] for task in tasks]
     assert names[0] == ["duplicates"]  # the first task runs in this process (its memory at 1M images)
     # The t-SNE map (the embedding analyser's side part) costs the same at any size: it starts beside the duplicate
-    # search, and the lane that finishes it takes the shared kNN task next.
+    # search, and the lane that comes free first takes the shared kNN task next.
     assert names[1] == ["embedding side"]
     assert names[2] == ["labels", "embedding"]  # labels searches the neighbours, embedding reuses them
     assert sorted(p for task in tasks for p, part in task if part == "main") == list(range(len(REGISTRY)))

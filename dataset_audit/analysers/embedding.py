@@ -49,7 +49,7 @@ HOVER_CHARS = 40
 SKLEARN_EXAGGERATION = 250  # scikit-learn's fixed early-exaggeration length
 OPEN_TSNE_EXAGGERATION = 100  # openTSNE's, shortened: as trustworthy on CIFAR-10 and MNIST (bench/TSNE.md)
 OPEN_TSNE_SAVING = 150  # openTSNE stops this many iterations before scikit-learn: 100 + 100 for the default 350
-OPEN_TSNE_THETA = 0.8  # Barnes-Hut accuracy (default 0.5): with 100 + 100, as trustworthy for 37% less CPU (TSNE.md)
+OPEN_TSNE_THETA = 0.8  # Barnes-Hut accuracy (default 0.5): with 100 + 100, as trustworthy, 36-38% less CPU (TSNE.md)
 # Up to this many points openTSNE finds the perplexity neighbours by exact search (scikit-learn's, one distance
 # block of at most 5,000^2 x 8 bytes = 200 MB) instead of building an Annoy index, which costs more than it saves
 # at that size (the commit that added this gives the timings).
@@ -338,8 +338,9 @@ def _outliers(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
 def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
              jobs: int) -> tuple[np.ndarray, str]:
     """(n, 2) t-SNE coordinates of points (PCA initialisation; random for 1-D points) and the name of the
-    implementation that made them: openTSNE's Barnes-Hut when installed, else scikit-learn's. iterations counts scikit-learn's (250 of them early
-    exaggeration); openTSNE runs 100 of early exaggeration and stops 150 sooner in all."""
+    implementation that made them: openTSNE's Barnes-Hut when installed, else scikit-learn's. iterations counts
+    scikit-learn's (250 of them early exaggeration); openTSNE runs 100 of early exaggeration and stops 150 sooner
+    in all."""
     try:
         from openTSNE import TSNE as OpenTSNE
     except ImportError:
@@ -433,8 +434,7 @@ def map_points(data: AuditInput) -> MapPoints | None:
     features = data.features
     assert features is not None
     ok_rows = np.flatnonzero(features.ok)
-    n = len(ok_rows)
-    sample = map_sample(n, data) if n >= MIN_ROWS else None
+    sample = map_sample(len(ok_rows), data)
     if sample is None:
         return None
     vectors, kept_variance, _ = vectors_for(data, ok_rows, data.settings.dims, only=sample)
@@ -452,12 +452,13 @@ def place_map(section: Section, points: MapPoints | None) -> None:
     explorer = next((e for e in section.explorers if e.title == MAP_TITLE and not e.x), None)
     if explorer is None:
         return
-    if points is None or points.rows != explorer.rows:
+    if points is None:
         section.explorers.remove(explorer)
         section.metrics["embedding.tsne_points"] = 0
-        section.notes.append("No t-SNE map: " + ("its sample differs from the analyser's." if points is not None
-                                                  else "the t-SNE step gave no coordinates."))
+        section.notes.append("No t-SNE map: the t-SNE step gave no coordinates.")
         return
+    if points.rows != explorer.rows:  # both come from map_sample: a difference is a bug, an error finding
+        raise ValueError("the t-SNE step mapped another sample than the explorer lists")
     explorer.x, explorer.y = points.x, points.y
     claimed = f"t-SNE ({tsne_implementation()})"
     explorer.caption = explorer.caption.replace(claimed, f"t-SNE ({points.implementation})")

@@ -123,7 +123,7 @@ def test_explorer_rings_the_flagged_images_and_times_tsne():
 def test_the_map_is_the_side_part_and_its_points_are_the_sampled_pca_vectors_of_the_fit():
     """The side part fits the analyser's PCA and maps the sampled rows only: the same points as the analyser's
     vectors at those rows, and the coordinates run_analyser puts into the explorer."""
-    data, _ = planted_input(tsne_max=40)
+    data, _ = planted_input(tsne_max=40, jobs=1)  # one thread: the two t-SNE runs below are the same run
     data = prepared_input(embedding.ANALYSER, data)  # its settings, as the pipeline gives them
     section = run_analyser(embedding.ANALYSER, data)
     explorer = section.explorers[0]
