@@ -33,6 +33,8 @@ class Config:
     dask: str | None = None  # address of a Dask scheduler to scan on instead of local worker processes
     cache_dir: Path = field(default_factory=default_cache_dir)
     use_cache: bool = True
+    # Reuse the stored fits and per-image results of the costly searches when a few images were added (incremental.py)
+    incremental: bool = False
     sample: int | None = None
     seed: int = 0
     only: list[str] = field(default_factory=list)
@@ -58,7 +60,7 @@ class Config:
 _PATH_FIELDS = {"root", "out", "cache_dir", "probs", "embeddings", "baseline_file"}
 _LIST_FIELDS = {"only", "skip", "fail_on"}
 _INT_FIELDS = {"jobs", "sample", "seed", "tsne_max", "montage_max", "max_file_bytes", "image_timeout"}
-_BOOL_FIELDS = {"use_cache", "quiet", "force", "confine_to_root"}
+_BOOL_FIELDS = {"use_cache", "incremental", "quiet", "force", "confine_to_root"}
 _SCALAR_KEYS = {f.name for f in fields(Config)} - {"analysers", "config_source"}
 # Option spellings that name a setting differently in the file: `no-cache = true` means use_cache = false.
 _NEGATED = {"no_cache": "use_cache"}
@@ -154,4 +156,6 @@ def build_config(file_settings: dict[str, Any], cli_settings: dict[str, Any], so
         raise AuditUsageError("--sample must be a positive number of rows")
     if config.max_file_bytes <= 0 or config.image_timeout <= 0:
         raise AuditUsageError("--max-file-bytes and --image-timeout must be positive numbers")
+    if config.incremental and not config.use_cache:
+        raise AuditUsageError("--incremental keeps its state in the cache folder: it cannot be used with --no-cache")
     return config

@@ -119,6 +119,20 @@ def out_of_fold_probabilities(features: np.ndarray | FeatureSource, classes: np.
     LDA's own probabilities are far too sure (most rows 0 or 1 to float precision), which leaves the margins that
     rank suspected errors tied at -1; one temperature, fitted on the out-of-fold scores, restores an order
     (it never changes the predicted class)."""
+    scores, _ = out_of_fold_scores(features, classes, folds, seed)
+    return calibrated(scores, classes, seed)
+
+
+def calibrated(scores: np.ndarray, classes: np.ndarray, seed: int) -> np.ndarray:
+    """Probabilities from decision scores: one fitted temperature (fitted_temperature), then softmax; in place."""
+    scores /= fitted_temperature(scores, classes, seed)
+    return softmax_in_place(scores)
+
+
+def out_of_fold_scores(features: np.ndarray | FeatureSource, classes: np.ndarray, folds: int,
+                       seed: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """(n, m) out-of-fold decision scores (-inf for a class a fold never saw) and the fold models (classes present,
+    coef, intercept) of out_of_fold_probabilities."""
     # Imported where used: a warm run, every section from the analysis cache, imports no scikit-learn.
     from sklearn.model_selection import StratifiedKFold
 
@@ -143,8 +157,19 @@ def out_of_fold_probabilities(features: np.ndarray | FeatureSource, classes: np.
         for lo in range(0, len(held), PREDICT_BLOCK):
             block = held[lo:lo + PREDICT_BLOCK]
             scores[np.ix_(block, present)] = rows_of(block) @ coef.T + intercept
-    scores /= fitted_temperature(scores, classes, seed)
-    return softmax_in_place(scores)
+    return scores, models
+
+
+def fold_average_scores(features: np.ndarray, models: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                        m: int) -> np.ndarray:
+    """(n, m) decision scores of rows no fold model saw (new images of an --incremental run): the mean of the fold
+    models' scores (-inf for a class some fold never saw)."""
+    scores = np.zeros((len(features), m))
+    for present, coef, intercept in models:
+        fold = np.full((len(features), m), -np.inf)
+        fold[:, present] = features @ coef.T + intercept
+        scores += fold
+    return scores / max(len(models), 1)
 
 
 def lda_fold_models(rows_of: FeatureSource, classes: np.ndarray, part_of: np.ndarray, fit: np.ndarray, folds: int,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .analysers._tabular import ColumnProfile
     from .config import Config
     from .dataset import Table
+    from .incremental import Reuse
     from .scan.features import Features
 
 SEVERITIES = ("error", "warning", "info")
@@ -160,6 +161,7 @@ class AuditInput:
     config: Config
     settings: SettingValues = field(default_factory=lambda: SettingValues({}))
     profiles: dict[str, ColumnProfile] | None = None
+    reuse: Reuse | None = None  # --incremental: where the costly searches keep their state (incremental.py)
 
 
 @dataclass(frozen=True)

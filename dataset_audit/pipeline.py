@@ -21,6 +21,8 @@ from .dataset import Table
 from .errors import AuditUsageError
 from .finding_ids import assign_ids
 from .gates import Gate, GateResult, evaluate, parse_gate
+from .incremental import FOLDER as INCREMENTAL_FOLDER
+from .incremental import Reuse
 from .lanes import lane_count, run_lanes
 from .model import NEEDS, Analyser, AuditInput, Finding, Section
 from .scan import Features, scan_images
@@ -146,9 +148,10 @@ def run_audit(table: Table, config: Config, progress: ProgressFactory | None = N
     # The rest run side by side (lanes.py), the costliest first, analysers that share a search as one task and an
     # analyser's side part (SidePart) as a task of its own (lane_tasks); sections keep the registry's order.
     pending = sorted((p for p, s in enumerate(found) if s is None), key=lambda p: -analysers[p].cost)
+    reuse = Reuse(config.cache_dir / INCREMENTAL_FOLDER) if config.incremental and config.use_cache else None
     inputs = {p: prepared_input(analysers[p], AuditInput(table=table, features=features, config=config,
                                                           settings=settings_by_name[analysers[p].name],
-                                                          profiles=profiles)) for p in pending}
+                                                          profiles=profiles, reuse=reuse)) for p in pending}
     tasks = lane_tasks([analysers[p] for p in pending], pending)
     mains: dict[int, Section] = {}
     sides: dict[int, SideOutcome] = {}

@@ -212,6 +212,12 @@ def coarse_cells(points: np.ndarray, rng: np.random.Generator) -> Cells:
         cell_of, centres = np.zeros(n, dtype=np.int64), None
     else:
         cell_of, centres = _kmeans(points, max(2, n // CELL_SIZE), rng)
+    return cells_of(points, cell_of, centres)
+
+
+def cells_of(points: np.ndarray, cell_of: np.ndarray, centres: np.ndarray | None) -> Cells:
+    """The Cells of points already assigned to cells (cell_of) with the given centres (None: one cell)."""
+    n = len(points)
     count = 1 if centres is None else len(centres)
     members_order = np.argsort(cell_of, kind="stable")
     member_starts = np.searchsorted(cell_of[members_order], np.arange(count + 1))
@@ -233,11 +239,13 @@ def _probes(cells: Cells, queries: np.ndarray) -> np.ndarray:
     return probes
 
 
-def cell_search(cells: Cells, queries: np.ndarray | Callable[[slice], np.ndarray], owners: np.ndarray) -> np.ndarray:
+def cell_search(cells: Cells, queries: np.ndarray | Callable[[slice], np.ndarray], owners: np.ndarray,
+                with_distance: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """(m, SHORTLIST) indices into cells.points of the closest points to each of the m queries (in projected space;
     -1 where fewer exist), m = len(owners). `queries` is the (m, PCA_DIMS) array, or a function giving the rows of
     it in a slice (so the changed images' projections never exist all at once: 256 MB at a million images). A query
-    never returns its owner (the point it is, or was derived from: a mirrored image is not a copy of itself).
+    never returns its owner (the point it is, or was derived from: a mirrored image is not a copy of itself; -1:
+    none). With `with_distance`, also the (m, SHORTLIST) float32 squared projected distances (inf where none).
 
     Each query probes its own PROBE_CELLS nearest cells (query-side multi-probe: a copy just across a cell border is
     still found), keeping the SHORTLIST closest members of each probed cell, then the SHORTLIST closest of those.
@@ -247,13 +255,16 @@ def cell_search(cells: Cells, queries: np.ndarray | Callable[[slice], np.ndarray
     """
     total = len(owners)
     if total == 0:  # e.g. no colour image to search as grey
-        return np.full((0, SHORTLIST), -1, dtype=np.int32)
+        empty = np.full((0, SHORTLIST), -1, dtype=np.int32)
+        return (empty, np.zeros((0, SHORTLIST), dtype=np.float32)) if with_distance else empty
     rows_of = queries.__getitem__ if isinstance(queries, np.ndarray) else queries
-    return np.concatenate([_cell_search(cells, rows_of(slice(lo, lo + QUERY_CHUNK)), owners[lo:lo + QUERY_CHUNK])
-                           for lo in range(0, total, QUERY_CHUNK)])
+    parts = [_cell_search(cells, rows_of(slice(lo, lo + QUERY_CHUNK)), owners[lo:lo + QUERY_CHUNK])
+             for lo in range(0, total, QUERY_CHUNK)]
+    found = np.concatenate([ids for ids, _ in parts])
+    return (found, np.concatenate([squared for _, squared in parts])) if with_distance else found
 
 
-def _cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.ndarray:
+def _cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     points, cell_of, position_in_cell = cells.points, cells.cell_of, cells.position_in_cell
     total = len(queries)
     probes = _probes(cells, queries)
@@ -281,7 +292,7 @@ def _cell_search(cells: Cells, queries: np.ndarray, owners: np.ndarray) -> np.nd
         for lo in range(0, len(asking), BLOCK):
             asked, slots = np.divmod(asking[lo:lo + BLOCK], width)
             squared = augmented[asked] @ weights
-            own = np.flatnonzero(cell_of[owners[asked]] == cell)
+            own = np.flatnonzero((owners[asked] >= 0) & (cell_of[owners[asked]] == cell))
             squared[own, position_in_cell[owners[asked][own]]] = np.inf  # not my own neighbour
             best = smallest(squared, take)
             found[asked, slots, :take] = targets[best]
@@ -307,16 +318,19 @@ def smallest(values: np.ndarray, take: int) -> np.ndarray:
     return out
 
 
-def _merge(found: np.ndarray, found_sq: np.ndarray) -> np.ndarray:
-    """The SHORTLIST closest of each row's candidates from all probed cells (-1 = none), block by block."""
+def _merge(found: np.ndarray, found_sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The SHORTLIST closest of each row's candidates from all probed cells (-1 = none) and their squared
+    distances (inf = none), block by block."""
     out = np.full((len(found), SHORTLIST), -1, dtype=np.int32)
+    out_sq = np.full((len(found), SHORTLIST), np.inf, dtype=np.float32)
     for lo in range(0, len(found), ROW_BLOCK):
         ids, squared = found[lo:lo + ROW_BLOCK], found_sq[lo:lo + ROW_BLOCK]
         if ids.shape[1] > SHORTLIST:
             best = np.argpartition(squared, SHORTLIST, axis=1)[:, :SHORTLIST]
             ids, squared = np.take_along_axis(ids, best, axis=1), np.take_along_axis(squared, best, axis=1)
         out[lo:lo + ROW_BLOCK, :ids.shape[1]] = np.where(np.isfinite(squared), ids, -1)
-    return out
+        out_sq[lo:lo + ROW_BLOCK, :ids.shape[1]] = squared
+    return out, out_sq
 
 
 def quantised_signatures(thumbs: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -368,10 +382,18 @@ GREY_SPREAD_MAX = 2.0  # mean max-min channel difference of a thumbnail that is 
 
 
 def nearest_neighbours(thumbs: np.ndarray, valid: np.ndarray | None = None,
-                       changes: tuple[str, ...] = ()) -> Neighbours:
+                       changes: tuple[str, ...] = (), step=None) -> Neighbours:
     """Each thumbnail's shortlist of nearest others on the full signature (rows not `valid`, and flat images, get
     none). With `changes` (names in CHANGES), also each image's changed version's shortlist of nearest other images,
     in Neighbours.changed[name] (a grey image is not searched again as grey).
+
+    step: an incremental.Step (--incremental). When it recalls a stored search of the same images plus new ones,
+    the stored PCA axes, cells and shortlists are kept: the new images are searched against all (their own
+    shortlists), and every stored image's query (plain and changed) is searched against the new images only, in
+    the same probed cells, taking in those that come closer than its current SHORTLIST-th (a projected distance
+    is at most the full one, so the others cannot). Growth: O(new x PROBE_CELLS x CELL_SIZE) for the new images
+    plus O(stored x PROBE_CELLS x new / cells) for the stored ones, instead of O(n x PROBE_CELLS x CELL_SIZE).
+    The search then stores its state for the next run.
 
     Memory: the results (132 bytes per image and query set, each set's allocated when it is searched), int8 codes
     (768 bytes per image), projections (256) and one shortlist (64); changed images are projected and searched
@@ -385,26 +407,186 @@ def nearest_neighbours(thumbs: np.ndarray, valid: np.ndarray | None = None,
     if len(rows) < 2:
         result.changed = {name: Neighbours(*_empty(n)) for name in changes}
         return result
-    rng = np.random.default_rng(SEED)
-    mean, axes = _fit_projection(thumbs, rows, PCA_DIMS, rng)
-    cells = coarse_cells(_project(thumbs, rows, mean, axes), rng)
+    recalled = step.recall(rows) if step is not None else None
+    if recalled is not None and (len(recalled.arrays["centres"]) == 0) != (len(rows) <= EXACT_BELOW):
+        step.refuse(f"the dataset crossed {EXACT_BELOW:,} images, where the search changes from exact to cells")
+        recalled = None
     everyone = np.arange(len(rows))
-    _rerank(result, rows, everyone, cell_search(cells, cells.points, everyone), codes, scales)
+    if recalled is None:
+        rng = np.random.default_rng(SEED)
+        mean, axes = _fit_projection(thumbs, rows, PCA_DIMS, rng)
+        cells = coarse_cells(_project(thumbs, rows, mean, axes), rng)
+        fresh = everyone
+    else:
+        cells, mean, axes, fresh = _stored_cells(recalled, thumbs, rows)
+    is_fresh = np.zeros(len(rows), dtype=bool)
+    is_fresh[fresh] = True
+    query_sets = [("plain", everyone, cells.points.__getitem__, None)]
     for name in changes:
         if name == "flipped":  # a mirrored thumbnail's signature is the signature with its columns permuted
             order = mirror_order(thumbs.shape[1:])
-            positions = everyone
-            queries = partial(_project_codes, codes, scales, mean, axes, order)
-            query_codes = _reordered(codes, scales, order)
+            query_sets.append((name, everyone, partial(_project_codes, codes, scales, mean, axes, order),
+                               _reordered(codes, scales, order)))
         else:
             positions = np.flatnonzero(_is_colour(thumbs, rows)) if name == "recoloured" else everyone
-            queries = partial(_project_changed, thumbs, rows[positions], mean, axes, CHANGES[name])
-            query_codes = _changed(thumbs, rows, CHANGES[name])
-        shortlist = cell_search(cells, queries, positions)
-        result.changed[name] = Neighbours(*_empty(n))  # only now: 132 MB per million images and change
-        _rerank(result.changed[name], rows, positions, shortlist, codes, scales, query_codes)
-        del shortlist
+            query_sets.append((name, positions, partial(_project_changed, thumbs, rows, mean, axes, CHANGES[name]),
+                               _changed(thumbs, rows, CHANGES[name])))
+    state: dict[str, np.ndarray] = {}
+    for name, positions, project, query_codes in query_sets:
+        out = result if name == "plain" else Neighbours(*_empty(n))  # 132 MB per million images and change
+        if name != "plain":
+            result.changed[name] = out
+        new_queries = is_fresh[positions]
+        searched = positions[new_queries]
+        # All of them (a cold search): slices of the query set, which read the codes in place, not a copy of each
+        # QUERY_CHUNK of them (100 MB at a time at a million images).
+        queries = project if len(searched) == len(rows) else (lambda part, at=searched, of=project: of(at[part]))
+        if step is None:
+            _rerank(out, rows, searched, cell_search(cells, queries, searched), codes, scales, query_codes)
+            continue
+        # The state keeps each query's projection, probed cells and shortlist with its projected distances: a new
+        # image enters a stored shortlist when it lies in a probed cell and is projected closer than the farthest
+        # member, as the search that made the shortlist would have picked it.
+        query_points = np.empty((len(positions), axes.shape[1]), dtype=np.float32)
+        probes = np.empty((len(positions), 1 if cells.centres is None else PROBE_CELLS), dtype=np.int32)
+        projected = np.full((len(positions), SHORTLIST), np.inf, dtype=np.float32)
+        query_points[new_queries] = project(searched if len(searched) < len(rows) else slice(None))  # no copy
+        probes[new_queries] = _probes(cells, query_points[new_queries])
+        shortlist, shortlist_sq = cell_search(cells, query_points[new_queries], searched, with_distance=True)
+        projected[new_queries] = _rerank(out, rows, searched, shortlist, codes, scales, query_codes, shortlist_sq)
+        del shortlist, shortlist_sq
+        if recalled is not None:
+            _update_stored(out, (query_points, probes, projected), recalled, name, rows, positions, cells, fresh,
+                           codes, scales, query_codes)
+        state.update(_search_state(out, name, rows, positions, projected))
+        state[f"{name}.probes"] = probes
+        if name != "plain":  # the plain queries are the points
+            state[f"{name}.queries"] = query_points
+    if step is not None:
+        centres = cells.centres if cells.centres is not None else np.zeros((0, axes.shape[1]), dtype=np.float32)
+        step.keep(rows, {"mean": mean, "axes": axes, "centres": centres, "points": cells.points,
+                         "cell_of": cells.cell_of.astype(np.int32), **state})
     return result
+
+
+def _stored_cells(recalled, thumbs: np.ndarray, rows: np.ndarray) -> tuple[Cells, np.ndarray, np.ndarray, np.ndarray]:
+    """The stored search's cells with the new images (recalled.fresh) projected and assigned to the nearest of the
+    stored centres: (cells, mean, axes, fresh positions)."""
+    stored = recalled.arrays
+    mean, axes = stored["mean"], stored["axes"]
+    centres = stored["centres"] if len(stored["centres"]) else None
+    kept, fresh = recalled.kept, recalled.fresh
+    points = np.empty((len(rows), axes.shape[1]), dtype=np.float32)
+    cell_of = np.zeros(len(rows), dtype=np.int64)
+    points[kept] = stored["points"][recalled.old_of_new[kept]]
+    cell_of[kept] = stored["cell_of"][recalled.old_of_new[kept]]
+    points[fresh] = _project(thumbs, rows[fresh], mean, axes)
+    if centres is not None:
+        cell_of[fresh] = _nearest_centre(points[fresh], centres)
+    return cells_of(points, cell_of, centres), mean, axes, fresh
+
+
+def _search_state(out: Neighbours, name: str, rows: np.ndarray, positions: np.ndarray,
+                  projected: np.ndarray) -> dict[str, np.ndarray]:
+    """A query set's shortlists for the state file, as positions into the searched rows (the table's row numbers
+    change between runs), with their squared projected distances."""
+    position_of = np.full(len(out.reference), -1, dtype=np.int64)
+    position_of[rows] = np.arange(len(rows))
+    candidates = out.candidates[rows[positions]]
+    return {f"{name}.positions": positions,
+            f"{name}.candidates": np.where(candidates >= 0, position_of[np.maximum(candidates, 0)], -1).astype(
+                np.int32),
+            f"{name}.distance": out.distance[rows[positions]], f"{name}.projected": projected}
+
+
+def _update_stored(out: Neighbours, current: tuple[np.ndarray, np.ndarray, np.ndarray], recalled, name: str,
+                   rows: np.ndarray, positions: np.ndarray, cells: Cells, fresh: np.ndarray, codes: np.ndarray,
+                   scales: np.ndarray, query_codes) -> None:
+    """The stored images' shortlists of query set `name` (queries `positions`), written into `out`, and their
+    projections, probed cells and projected distances into `current` (rows aligned with positions). Each stored
+    shortlist takes in the new images that lie in a cell its query probes and are projected closer than its
+    farthest member: the shortlist the search would have picked from the stored images and the new ones with the
+    stored fit. The members are then ranked on the full signatures as before. Work: one distance per (stored
+    query, new image in a probed cell) pair, ~ stored x PROBE_CELLS x new / cells."""
+    query_points, probes, projected = current
+    stored = recalled.arrays
+    new_of_old = np.empty(recalled.stored_count, dtype=np.int64)
+    new_of_old[recalled.old_of_new[recalled.kept]] = recalled.kept
+    queries = new_of_old[stored[f"{name}.positions"]]
+    index_in_set = np.full(len(rows), -1, dtype=np.int64)
+    index_in_set[positions] = np.arange(len(positions))
+    slots = index_in_set[queries]
+    candidates = stored[f"{name}.candidates"]
+    ids = np.where(candidates >= 0, rows[new_of_old[np.maximum(candidates, 0)]], -1)
+    distance, stored_sq = stored[f"{name}.distance"], stored[f"{name}.projected"]
+    out.candidates[rows[queries]], out.distance[rows[queries]] = ids, distance
+    available = np.isfinite(distance).sum(axis=1)
+    rank = np.minimum(RATIO_RANK, available) - 1
+    out.reference[rows[queries]] = np.where(available >= 2, distance[np.arange(len(queries)), np.maximum(rank, 0)],
+                                            np.inf)
+    points = stored[f"{name}.queries"] if name != "plain" else cells.points[queries]
+    query_points[slots], probes[slots], projected[slots] = points, stored[f"{name}.probes"], stored_sq
+    if len(fresh) == 0 or len(queries) == 0:
+        return
+    query, entering, entering_sq = _probed_pairs(points, stored[f"{name}.probes"], cells, fresh)
+    filled = np.isfinite(stored_sq).all(axis=1)
+    farthest = np.where(filled, np.max(np.where(filled[:, None], stored_sq, 0.0), axis=1), np.inf)
+    closer = entering_sq < farthest[query]
+    query, entering, entering_sq = query[closer], entering[closer], entering_sq[closer]
+    if len(query) == 0:
+        return
+    # Per touched query, its closest entering images (at most SHORTLIST) as one padded row each.
+    order = np.lexsort((entering_sq, query))
+    query, entering, entering_sq = query[order], entering[order], entering_sq[order]
+    touched, starts, counts = np.unique(query, return_index=True, return_counts=True)
+    rank_in = np.arange(len(query)) - np.repeat(starts, counts)
+    keep = rank_in < SHORTLIST
+    new_ids = np.full((len(touched), SHORTLIST), -1, dtype=np.int64)
+    new_sq = np.full((len(touched), SHORTLIST), np.inf, dtype=np.float32)
+    slot_of = np.repeat(np.arange(len(touched)), counts)[keep]
+    new_ids[slot_of, rank_in[keep]] = entering[keep]
+    new_sq[slot_of, rank_in[keep]] = entering_sq[keep]
+    for lo in range(0, len(touched), RERANK_BLOCK):
+        at = touched[lo:lo + RERANK_BLOCK]
+        block_ids, block_sq = new_ids[lo:lo + RERANK_BLOCK], new_sq[lo:lo + RERANK_BLOCK]
+        both_sq = np.concatenate([stored_sq[at], block_sq], axis=1)
+        picked = np.argsort(both_sq, axis=1, kind="stable")[:, :SHORTLIST]  # the SHORTLIST closest projected
+        full = np.concatenate([np.square(distance[at]),
+                               _full_squared(block_ids, queries[at], codes, scales, query_codes)], axis=1)
+        members = np.concatenate([ids[at], np.where(block_ids >= 0, rows[np.maximum(block_ids, 0)], -1)], axis=1)
+        picked_sq = np.take_along_axis(both_sq, picked, 1)
+        full = np.where(np.isfinite(picked_sq), np.take_along_axis(full, picked, 1), np.inf)
+        ranked = _write_ranked(out, rows[queries[at]], np.take_along_axis(members, picked, 1), full)
+        projected[slots[at]] = np.take_along_axis(picked_sq, ranked, 1)
+
+
+def _probed_pairs(query_points: np.ndarray, probes: np.ndarray, cells: Cells,
+                  fresh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(query, point, squared projected distance) for every query (row of query_points) and every point of `fresh`
+    (positions into cells.points) that lies in a cell the query probes."""
+    fresh_cells = cells.cell_of[fresh]
+    fresh_order = np.argsort(fresh_cells, kind="stable")
+    fresh_starts = np.searchsorted(fresh_cells[fresh_order], np.arange(cells.count + 1))
+    width = probes.shape[1]
+    probe_cell = probes.ravel()
+    probe_order = np.argsort(probe_cell, kind="stable")
+    probe_starts = np.searchsorted(probe_cell[probe_order], np.arange(cells.count + 1))
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for cell in np.flatnonzero(np.diff(fresh_starts)):
+        members = fresh[fresh_order[fresh_starts[cell]:fresh_starts[cell + 1]]]
+        asking = probe_order[probe_starts[cell]:probe_starts[cell + 1]] // width
+        if len(asking) == 0:
+            continue
+        targets = cells.points[members]
+        for lo in range(0, len(asking), BLOCK):
+            ask = asking[lo:lo + BLOCK]
+            squared = _squared_distances(query_points[ask], targets, (targets * targets).sum(axis=1))
+            squared += (query_points[ask] * query_points[ask]).sum(axis=1)[:, None]
+            found.append((np.repeat(ask, len(members)), np.tile(members, len(ask)), squared.ravel()))
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.float32)
+    return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))  # type: ignore[return-value]
 
 
 def _reordered(codes: np.ndarray, scales: np.ndarray, order: np.ndarray):
@@ -434,9 +616,9 @@ def _compact(codes: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def _project_codes(codes: np.ndarray, scales: np.ndarray, mean: np.ndarray, axes: np.ndarray, order: np.ndarray,
-                   part: slice) -> np.ndarray:
-    """Projections of codes[part] (quantised signatures) with their columns in `order`: no thumbnail is read again."""
-    codes, scales = codes[part], scales[part]
+                   at: np.ndarray) -> np.ndarray:
+    """Projections of codes[at] (quantised signatures) with their columns in `order`: no thumbnail is read again."""
+    codes, scales = codes[at], scales[at]
     out = np.empty((len(codes), axes.shape[1]), dtype=np.float32)
     for lo in range(0, len(codes), ROW_BLOCK):
         block = codes[lo:lo + ROW_BLOCK][:, order].astype(np.float32)
@@ -446,8 +628,9 @@ def _project_codes(codes: np.ndarray, scales: np.ndarray, mean: np.ndarray, axes
 
 
 def _project_changed(thumbs: np.ndarray, rows: np.ndarray, mean: np.ndarray, axes: np.ndarray, change,
-                     part: slice) -> np.ndarray:
-    return _project(thumbs, rows[part], mean, axes, change)
+                     at: np.ndarray) -> np.ndarray:
+    """Projections of the changed thumbs[rows[at]]."""
+    return _project(thumbs, rows[at], mean, axes, change)
 
 
 def _empty(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -456,36 +639,51 @@ def _empty(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _rerank(out: Neighbours, rows: np.ndarray, positions: np.ndarray, shortlist: np.ndarray, codes: np.ndarray,
-            scales: np.ndarray, query_codes=None) -> None:
+            scales: np.ndarray, query_codes=None, projected: np.ndarray | None = None) -> np.ndarray | None:
     """Fills out's rows[positions] with their shortlists re-ranked on the full (quantised) signatures. The queries
-    are codes[positions], or query_codes(positions) (codes and scales of changed images, RERANK_BLOCK at a time)."""
+    are codes[positions], or query_codes(positions) (codes and scales of changed images, RERANK_BLOCK at a time).
+    With `projected` (the shortlist's squared projected distances), returns them in the re-ranked order."""
+    ranked_projected = None if projected is None else np.empty_like(projected)
     for lo in range(0, len(positions), RERANK_BLOCK):
         block = shortlist[lo:lo + RERANK_BLOCK]
-        block_positions = positions[lo:lo + RERANK_BLOCK]
-        if query_codes is None:
-            query_codes_block, query_scales = codes[block_positions], scales[block_positions]
-        else:
-            query_codes_block, query_scales = query_codes(block_positions)
-        present = block >= 0
-        safe = np.where(present, block, 0)
-        others = codes[safe].astype(np.float32)
-        # Products of int8 codes summed over 768 values stay below 2^24, so float32 holds every partial sum
-        # exactly: a batched matrix product gives the same dots as any other order. Blocks of 128 (6 MB of gathered
-        # vectors) ran faster than 512 (the commit that made this change gives the figures).
-        dot = np.matmul(others, query_codes_block.astype(np.float32)[:, :, None])[:, :, 0]
-        dot *= scales[safe] * query_scales[:, None]
-        squared = np.where(present, np.maximum(0.0, 2.0 - 2.0 * dot), np.inf)
-        ranked = np.argsort(squared, axis=1)
-        block_rows = rows[block_positions]
-        block_distance = np.sqrt(np.take_along_axis(squared, ranked, axis=1))
-        ranked_ids = np.take_along_axis(block, ranked, axis=1)
-        out.candidates[block_rows] = np.where(ranked_ids >= 0, rows[np.maximum(ranked_ids, 0)], -1)
-        out.distance[block_rows] = block_distance
-        # Small sets have fewer than RATIO_RANK others: compare with the farthest one there is (none with one other).
-        available = present.sum(axis=1)
-        rank = np.minimum(RATIO_RANK, available) - 1
-        out.reference[block_rows] = np.where(available >= 2,
-                                             block_distance[np.arange(len(block)), np.maximum(rank, 0)], np.inf)
+        squared = _full_squared(block, positions[lo:lo + RERANK_BLOCK], codes, scales, query_codes)
+        ranked = _write_ranked(out, rows[positions[lo:lo + RERANK_BLOCK]],
+                               np.where(block >= 0, rows[np.maximum(block, 0)], -1), squared)
+        if ranked_projected is not None:
+            ranked_projected[lo:lo + RERANK_BLOCK] = np.take_along_axis(projected[lo:lo + RERANK_BLOCK], ranked, 1)
+    return ranked_projected
+
+
+def _full_squared(block: np.ndarray, query: np.ndarray, codes: np.ndarray, scales: np.ndarray,
+                  query_codes=None) -> np.ndarray:
+    """Squared full-signature distances from each query position to its row of `block` (positions, -1 = none:
+    inf)."""
+    if query_codes is None:
+        query_block, query_scales = codes[query], scales[query]
+    else:
+        query_block, query_scales = query_codes(query)
+    present = block >= 0
+    safe = np.where(present, block, 0)
+    # Products of int8 codes summed over 768 values stay below 2^24, so float32 holds every partial sum exactly: a
+    # batched matrix product gives the same dots as any other order. Blocks of 128 (6 MB of gathered vectors) ran
+    # faster than 512 (the commit that made this change gives the figures).
+    dot = np.matmul(codes[safe].astype(np.float32), query_block.astype(np.float32)[:, :, None])[:, :, 0]
+    dot *= scales[safe] * query_scales[:, None]
+    return np.where(present, np.maximum(0.0, 2.0 - 2.0 * dot), np.inf)
+
+
+def _write_ranked(out: Neighbours, block_rows: np.ndarray, ids: np.ndarray, squared: np.ndarray) -> np.ndarray:
+    """out's rows block_rows: the candidates `ids` (table rows, -1 = none) closest first by `squared`, their
+    distances and the reference; returns the order taken (columns of ids)."""
+    ranked = np.argsort(squared, axis=1)[:, :SHORTLIST]
+    distance = np.sqrt(np.take_along_axis(squared, ranked, axis=1))
+    out.candidates[block_rows] = np.take_along_axis(ids, ranked, axis=1)
+    out.distance[block_rows] = distance
+    # Small sets have fewer than RATIO_RANK others: compare with the farthest one there is (none with one other).
+    available = np.isfinite(distance).sum(axis=1)
+    rank = np.minimum(RATIO_RANK, available) - 1
+    out.reference[block_rows] = np.where(available >= 2, distance[np.arange(len(ids)), np.maximum(rank, 0)], np.inf)
+    return ranked
 
 
 def pair_distances(thumbs: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:

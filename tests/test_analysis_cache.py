@@ -93,3 +93,45 @@ def test_a_foreign_or_damaged_row_is_a_miss_never_code(small_dataset, tmp_path):
 
 def test_only_the_packages_own_analysers_are_cached():
     assert all(a.run.__module__.startswith("dataset_audit.") for a in REGISTRY)
+
+
+def test_incremental_run_reuses_the_searches_and_finds_what_a_full_run_finds(tmp_path):
+    """--incremental on the sample data, first without its last 24 rows, then with them: the second run updates
+    the duplicate search, the kNN search and the label model, and finds the same duplicates and leakage as a
+    full run on all rows (the planted copies are clear-cut)."""
+    import shutil
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    data = tmp_path / "sample"
+    shutil.copytree(sample / "images", data / "images")
+    rows = (sample / "images.csv").read_text().splitlines()
+    (data / "all.csv").write_text("\n".join(rows) + "\n")
+    (data / "most.csv").write_text("\n".join(rows[:-24]) + "\n")
+    cache = tmp_path / "cache"
+    first = _run(data / "most.csv", tmp_path / "a", cache, "--incremental")
+    second = _run(data / "all.csv", tmp_path / "b", cache, "--incremental")
+    full = _run(data / "all.csv", tmp_path / "c", tmp_path / "other-cache")
+    def notes(document):
+        return {a["name"]: " ".join(a["notes"]) for a in document["analysers"]}
+
+    for name, step in [("duplicates", "thumbnail neighbour search"), ("embedding", "kNN search"),
+                       ("labels", "label model")]:
+        assert f"the {step} ran in full" in notes(first)[name]
+        assert f"the {step} reused the stored run of" in notes(second)[name], notes(second)[name]
+        assert "new images" in notes(second)[name]
+    assert (tmp_path / "cache" / "incremental").is_dir()
+
+    def duplicates(document):
+        return sorted(f["id"] for f in document["findings"] if f["analyser"] == "duplicates")
+
+    assert duplicates(second) == duplicates(full)
+    for metric in ("duplicates.near_count", "duplicates.exact_count", "leakage.cross_split_count"):
+        assert second["metrics"][metric] == full["metrics"][metric]
+
+
+def test_incremental_needs_the_cache(small_dataset, tmp_path):
+    result = CliRunner().invoke(app, ["run", str(small_dataset), "--out", str(tmp_path / "a"), "--no-cache",
+                                      "--incremental"])
+    assert result.exit_code == 2
+    assert "--incremental keeps its state in the cache folder" in result.output

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import graph_groups, hamming_search, thumbnail_search, vector_search
+from ..incremental import Step
 from ..model import Analyser, AuditInput, Finding, Metric, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, SettingValues
 from ..text import count
@@ -90,8 +91,10 @@ def _vector_edges(data: AuditInput, files: np.ndarray, settings: SettingValues) 
                                                                               np.full(len(left), ""))
 
 
-def _near_edges(data: AuditInput, files: np.ndarray, settings: SettingValues) -> tuple[np.ndarray, ...]:
-    """Near-duplicate pairs among the file representatives `files`: (left, right, score, how, change) arrays."""
+def _near_edges(data: AuditInput, files: np.ndarray, settings: SettingValues,
+                notes: list[str]) -> tuple[np.ndarray, ...]:
+    """Near-duplicate pairs among the file representatives `files`: (left, right, score, how, change) arrays.
+    With --incremental (data.reuse) the thumbnail search updates its stored state (a note says how)."""
     features = data.features
     assert features is not None
     if uses_vectors(data):
@@ -105,7 +108,11 @@ def _near_edges(data: AuditInput, files: np.ndarray, settings: SettingValues) ->
         valid = np.zeros(len(features), dtype=bool)
         valid[files] = True
         changes = tuple(name for name in thumbnail_search.CHANGES if use_ratio and settings[name])
-        neighbours = thumbnail_search.nearest_neighbours(thumbs, valid, changes)
+        step = None if data.reuse is None else Step(data.reuse, "duplicates.thumbnails", (thumbs.shape[1:], changes),
+                                                    features)
+        neighbours = thumbnail_search.nearest_neighbours(thumbs, valid, changes, step)
+        if step is not None:
+            notes.append(step.note("thumbnail neighbour search"))
         reference = neighbours.reference
     if use_ratio and neighbours is not None:
         left, right, score, reference = _ratio_matches(neighbours, thumbs, settings)
@@ -205,7 +212,7 @@ def run(data: AuditInput) -> Section:
     exact_groups = _groups(n, exact_left, exact_right)
     exact_component = graph_groups.connected_groups(n, exact_left, exact_right) if n else np.zeros(0, dtype=np.int64)
     # 3. Near copies (a match between two exact copies of one image says nothing new).
-    near_left, near_right, near_score, near_how, near_change = _near_edges(data, files, settings)
+    near_left, near_right, near_score, near_how, near_change = _near_edges(data, files, settings, section.notes)
     new = exact_component[near_left] != exact_component[near_right]
     near_left, near_right, near_score = near_left[new], near_right[new], near_score[new]
     near_how, near_change = near_how[new], near_change[new]

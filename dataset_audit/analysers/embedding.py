@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dataset import class_groups
+from ..incremental import Step
 from ..lanes import thread_budget
 from ..model import Analyser, AuditInput, Explorer, Finding, Montage, MontageItem, Section, SidePart
 from ..robust import robust_z
@@ -56,15 +57,31 @@ OPEN_TSNE_THETA = 0.8  # Barnes-Hut accuracy (default 0.5): with 100 + 100, as t
 OPEN_TSNE_EXACT_MAX = 5_000
 
 
-def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float = 1.0,
-                  rows: np.ndarray | None = None, only: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """(len(rows), <=dims) float32 PCA coordinates of standardised thumbs[rows] (all rows by default; thumbnails or
-    any per-row vectors), and the share of variance they keep. scale_floor is added to every standard deviation
-    (1 grey level for thumbnails). Rows are read BLOCK at a time, never copied whole. With `only` (positions into
-    rows), the same fit is applied to rows[only] alone (the t-SNE sample)."""
-    rows = np.arange(len(thumbs)) if rows is None else rows
+@dataclass
+class VectorFit:
+    """A fitted standardisation + PCA: vector = ((value - centre) / scale - mean) @ axes."""
+
+    centre: np.ndarray
+    scale: np.ndarray
+    mean: np.ndarray
+    axes: np.ndarray  # (values, dims) float32
+    kept_variance: float
+
+    def transform(self, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+        """(len(wanted), dims) float32 vectors of values[wanted], BLOCK rows at a time."""
+        flat = values.reshape(len(values), -1)
+        vectors = np.empty((len(wanted), self.axes.shape[1]), dtype=np.float32)
+        for start in range(0, len(wanted), BLOCK):
+            block = (flat[wanted[start:start + BLOCK]].astype(np.float32) - self.centre) / self.scale
+            vectors[start:start + BLOCK] = (block - self.mean) @ self.axes
+        return vectors
+
+
+def fit_vectors(values: np.ndarray, dims: int, seed: int, scale_floor: float, rows: np.ndarray) -> VectorFit:
+    """The standardisation and PCA of values[rows] (thumbnails or any per-row vectors), fitted on a seeded sample
+    of at most PCA_FIT_MAX rows. scale_floor is added to every standard deviation (1 grey level for thumbnails)."""
     n = len(rows)
-    flat = thumbs.reshape(len(thumbs), -1)
+    flat = values.reshape(len(values), -1)
     rng = np.random.default_rng(seed)
     fit_rows = np.sort(rng.choice(n, size=min(n, PCA_FIT_MAX), replace=False))
     sample = flat[rows[fit_rows]].astype(np.float32)
@@ -77,13 +94,19 @@ def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float =
     with warnings.catch_warnings():  # no variance at all (one image n times): run() skips, quietly
         warnings.simplefilter("ignore", RuntimeWarning)
         pca.fit((sample - centre) / scale)
-    del sample
-    wanted = rows if only is None else rows[only]
-    vectors = np.empty((len(wanted), components), dtype=np.float32)
-    for start in range(0, len(wanted), BLOCK):
-        block = (flat[wanted[start:start + BLOCK]].astype(np.float32) - centre) / scale
-        vectors[start:start + BLOCK] = pca.transform(block)
-    return vectors, float(pca.explained_variance_ratio_.sum())
+    return VectorFit(centre, scale, pca.mean_.astype(np.float32), pca.components_.T.astype(np.float32),
+                     float(pca.explained_variance_ratio_.sum()))
+
+
+def image_vectors(thumbs: np.ndarray, dims: int, seed: int, scale_floor: float = 1.0,
+                  rows: np.ndarray | None = None, only: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """(len(rows), <=dims) float32 PCA coordinates of standardised thumbs[rows] (all rows by default; thumbnails or
+    any per-row vectors), and the share of variance they keep (fit_vectors). Rows are read BLOCK at a time, never
+    copied whole. With `only` (positions into rows), the same fit is applied to rows[only] alone (the t-SNE
+    sample)."""
+    rows = np.arange(len(thumbs)) if rows is None else rows
+    fit = fit_vectors(thumbs, dims, seed, scale_floor, rows)
+    return fit.transform(thumbs, rows if only is None else rows[only]), fit.kept_variance
 
 
 def neighbours(vectors: np.ndarray, queries: np.ndarray, k: int, jobs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -113,6 +136,7 @@ class Neighbourhood:
     index: np.ndarray  # (len(queries), k) positions into vectors; k = 0 when not usable
     distance: np.ndarray
     usable: bool  # False when every vector is the same (one image n times: PCA keeps no variance, gives NaN)
+    note: str = ""  # with --incremental: what the search reused
 
 
 # The last neighbourhood computed in this process. The embedding and labels analysers ask for the same one; both
@@ -133,8 +157,24 @@ def neighbourhood(data: AuditInput, ok_rows: np.ndarray, dims: int, k: int, knn_
         features_ref, last_key, last_rows, found = _last
         if features_ref() is data.features and last_key == key and np.array_equal(last_rows, ok_rows):
             return found
+    if data.reuse is not None and data.table.outputs.embeddings is None:
+        found = _updated_neighbourhood(data, ok_rows, dims, k, knn_max)
+    else:
+        found = _searched_neighbourhood(data, ok_rows, dims, k, knn_max)
+    _last = (weakref.ref(data.features), key, ok_rows.copy(), found)
+    return found
+
+
+def _searched_neighbourhood(data: AuditInput, ok_rows: np.ndarray, dims: int, k: int, knn_max: int,
+                            fit: VectorFit | None = None) -> Neighbourhood:
+    """The full search: vectors of ok_rows (by `fit` when given, else fitted here) and the kNN of the queries."""
     n = len(ok_rows)
-    vectors, kept_variance, space = vectors_for(data, ok_rows, dims)
+    if fit is None:
+        vectors, kept_variance, space = vectors_for(data, ok_rows, dims)
+    else:
+        assert data.features is not None
+        vectors, kept_variance, space = (fit.transform(data.features.thumbs, ok_rows), fit.kept_variance,
+                                         "PCA of 16x16 thumbnails")
     rng = np.random.default_rng(data.config.seed)
     queries = np.arange(n) if n <= knn_max else np.sort(rng.choice(n, size=knn_max, replace=False))
     usable = bool(np.isfinite(kept_variance) and np.isfinite(vectors).all() and np.ptp(vectors, axis=0).any())
@@ -142,9 +182,84 @@ def neighbourhood(data: AuditInput, ok_rows: np.ndarray, dims: int, k: int, knn_
         index, distance = neighbours(vectors, queries, k, thread_budget(data.config.jobs))
     else:
         index, distance = np.zeros((len(queries), 0), dtype=np.int64), np.zeros((len(queries), 0))
-    found = Neighbourhood(vectors, kept_variance, space, queries, index, distance, usable)
-    _last = (weakref.ref(data.features), key, ok_rows.copy(), found)
+    return Neighbourhood(vectors, kept_variance, space, queries, index, distance, usable)
+
+
+def _updated_neighbourhood(data: AuditInput, ok_rows: np.ndarray, dims: int, k: int, knn_max: int) -> Neighbourhood:
+    """--incremental (thumbnails only): the stored run's PCA and neighbour lists, updated with the new images.
+    The new images are transformed by the stored fit and searched among all; each stored query's list takes in
+    the new images closer than its k-th (a search among the new images alone): the lists a full search with that
+    PCA gives. Above knn_max the new images are queried at the stored sampling rate. Then stored for the next
+    run: PCA, vectors (4 x dims bytes per image), queries and lists."""
+    assert data.features is not None and data.reuse is not None
+    step = Step(data.reuse, "embedding.neighbourhood", (dims, k, knn_max, data.config.seed,
+                                                         data.features.thumbs.shape[1:]), data.features)
+    recalled = step.recall(ok_rows)
+    jobs = thread_budget(data.config.jobs)
+    space = "PCA of 16x16 thumbnails"
+    if recalled is not None and int(recalled.arrays["k"]) != k:
+        step.refuse("the stored lists have another length")
+        recalled = None
+    if recalled is None:
+        fit = fit_vectors(data.features.thumbs, dims, data.config.seed, 1.0, ok_rows)
+        found = _searched_neighbourhood(data, ok_rows, dims, k, knn_max, fit)
+    else:
+        stored = recalled.arrays
+        fit = VectorFit(stored["centre"], stored["scale"], stored["mean"], stored["axes"],
+                        float(stored["kept_variance"]))
+        kept, fresh = recalled.kept, recalled.fresh
+        vectors = np.empty((len(ok_rows), fit.axes.shape[1]), dtype=np.float32)
+        vectors[kept] = stored["vectors"][recalled.old_of_new[kept]]
+        vectors[fresh] = fit.transform(data.features.thumbs, ok_rows[fresh])
+        new_of_old = np.empty(recalled.stored_count, dtype=np.int64)
+        new_of_old[recalled.old_of_new[kept]] = kept
+        old_queries = new_of_old[stored["queries"]]
+        index = new_of_old[stored["index"]] if stored["index"].size else stored["index"].astype(np.int64)
+        distance = stored["distance"]
+        usable = bool(stored["usable"]) and bool(np.isfinite(vectors[fresh]).all())
+        rate = min(1.0, knn_max / max(len(ok_rows), 1))
+        rng = np.random.default_rng(data.config.seed)
+        new_queries = fresh if rate >= 1.0 else fresh[rng.random(len(fresh)) < rate]
+        if usable and len(fresh):
+            closer_index, closer_distance = _nearest_among(vectors, fresh, old_queries, k, jobs)
+            index, distance = _merged(index, distance, closer_index, closer_distance, k)
+            fresh_index, fresh_distance = neighbours(vectors, new_queries, k, jobs)
+        else:
+            fresh_index = np.zeros((len(new_queries), index.shape[1]), dtype=np.int64)
+            fresh_distance = np.zeros((len(new_queries), index.shape[1]))
+        queries = np.concatenate([old_queries, new_queries])
+        order = np.argsort(queries, kind="stable")
+        found = Neighbourhood(vectors, fit.kept_variance, space, queries[order],
+                              np.concatenate([index, fresh_index])[order],
+                              np.concatenate([distance, fresh_distance])[order], usable)
+    position_of = np.arange(len(ok_rows))
+    step.keep(ok_rows, {"centre": fit.centre, "scale": fit.scale, "mean": fit.mean, "axes": fit.axes,
+                        "kept_variance": np.float64(fit.kept_variance), "vectors": found.vectors,
+                        "queries": position_of[found.queries], "index": found.index, "distance": found.distance,
+                        "usable": np.bool_(found.usable), "k": np.int64(k)})
+    found.note = step.note("kNN search")
     return found
+
+
+def _nearest_among(vectors: np.ndarray, targets: np.ndarray, queries: np.ndarray, k: int,
+                   jobs: int) -> tuple[np.ndarray, np.ndarray]:
+    """The min(k, len(targets)) nearest of `targets` (positions into vectors) to each of vectors[queries], as
+    positions into vectors, and their distances."""
+    from sklearn.neighbors import NearestNeighbors
+
+    take = min(k, len(targets))
+    search = NearestNeighbors(n_neighbors=take, algorithm="brute", n_jobs=jobs).fit(vectors[targets])
+    distance, index = search.kneighbors(vectors[queries])
+    return targets[index], distance
+
+
+def _merged(index: np.ndarray, distance: np.ndarray, more_index: np.ndarray, more_distance: np.ndarray,
+            k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k closest of both lists (the first list's entries first among equal distances)."""
+    both_index = np.concatenate([index, more_index], axis=1)
+    both_distance = np.concatenate([distance, more_distance], axis=1)
+    order = np.argsort(both_distance, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(both_index, order, axis=1), np.take_along_axis(both_distance, order, axis=1)
 
 
 def forget_neighbourhood() -> None:
@@ -204,6 +319,8 @@ def run(data: AuditInput) -> Section:
     z_cut = data.settings.outlier_z
     shared = neighbourhood(data, ok_rows, dims, k, knn_max)
     vectors, kept_variance, space = shared.vectors, shared.kept_variance, shared.space
+    if shared.note:
+        section.notes.append(shared.note + " The labels analyser's kNN check uses the same search.")
     if not shared.usable:
         # Every vector is the same (one image listed n times): PCA has no variance to keep, and t-SNE on NaN
         # coordinates crashes the process rather than raising.

@@ -26,7 +26,17 @@ import numpy as np
 
 from ..confident_learning import ConfidentLearning, find_label_issues, ranked_disagreements
 from ..dataset import trimmed
-from ..label_model import FIT_MAX, embedding_features, out_of_fold_probabilities, thumbnail_features_of
+from ..incremental import Step
+from ..label_model import (
+    FIT_MAX,
+    FeatureSource,
+    calibrated,
+    embedding_features,
+    fold_average_scores,
+    out_of_fold_probabilities,
+    out_of_fold_scores,
+    thumbnail_features_of,
+)
 from ..model import Analyser, AuditInput, Chart, Finding, Montage, MontageItem, Section, TableBlock
 from ..settings import Setting, resolve
 from ..text import count as plural_count
@@ -94,22 +104,68 @@ def _predictions(section: Section, data: AuditInput, labels: np.ndarray, usable:
     index = {name: i for i, name in enumerate(classes)}
     given = np.array([index[label] for label in labels[rows]], dtype=np.int64)
     started = time.perf_counter()
-    if data.table.outputs.embeddings is not None:
-        vectors = embedding_features(data.table.outputs.embeddings[rows], config.seed)
-        space = f"your vectors ({data.table.outputs.embedding_source}, {vectors.shape[1]} dimensions)"
-    elif len(rows) > IN_MEMORY_MAX:  # features on demand, each fold fitted on a sample (label_model.FIT_MAX)
-        thumbs = data.features.thumbs
-        vectors = lambda positions: thumbnail_features_of(thumbs, rows[positions])  # noqa: E731
-        space = (f"16x16 thumbnails (each fold's model fitted on a seeded sample of {FIT_MAX:,} images): grey "
-                 "pixels, gradient-orientation histograms (HOG-like), 4x4 colour layout")
+    if data.reuse is not None and data.table.outputs.embeddings is None:
+        probabilities, space = _updated_probabilities(section, data, rows, given, classes, labels)
     else:
-        vectors = thumbnail_features_of(data.features.thumbs, rows)
-        space = "16x16 thumbnails: grey pixels, gradient-orientation histograms (HOG-like), 4x4 colour layout"
-    probabilities = out_of_fold_probabilities(vectors, given, folds, config.seed)
+        vectors, space = _model_features(data, rows)
+        probabilities = out_of_fold_probabilities(vectors, given, folds, config.seed)
     section.timings["model"] = time.perf_counter() - started
     section.notes.append(f"Probabilities: a cheap model (linear discriminant analysis) on {space}, each image "
                          f"predicted by a model fitted on the other {folds - 1} of {folds} folds (seed {config.seed}).")
     return rows, given, probabilities, classes
+
+
+def _model_features(data: AuditInput, rows: np.ndarray) -> tuple[np.ndarray | FeatureSource, str]:
+    """The label model's features of `rows` (a matrix, or a function of positions above IN_MEMORY_MAX) and what
+    they are."""
+    assert data.features is not None
+    if data.table.outputs.embeddings is not None:
+        vectors = embedding_features(data.table.outputs.embeddings[rows], data.config.seed)
+        return vectors, f"your vectors ({data.table.outputs.embedding_source}, {vectors.shape[1]} dimensions)"
+    if len(rows) > IN_MEMORY_MAX:  # features on demand, each fold fitted on a sample (label_model.FIT_MAX)
+        thumbs = data.features.thumbs
+        return lambda positions: thumbnail_features_of(thumbs, rows[positions]), _thumbnail_space(len(rows))
+    return thumbnail_features_of(data.features.thumbs, rows), _thumbnail_space(len(rows))
+
+
+def _thumbnail_space(n: int) -> str:
+    sampled = f" (each fold's model fitted on a seeded sample of {FIT_MAX:,} images)" if n > IN_MEMORY_MAX else ""
+    return f"16x16 thumbnails{sampled}: grey pixels, gradient-orientation histograms (HOG-like), 4x4 colour layout"
+
+
+def _updated_probabilities(section: Section, data: AuditInput, rows: np.ndarray, given: np.ndarray,
+                           classes: list[str], labels: np.ndarray) -> tuple[np.ndarray, str]:
+    """--incremental: the stored run's out-of-fold scores for its images, and for the new ones the mean score of
+    the stored fold models (none of which saw them, so they are held out too); one temperature fitted on all,
+    as in a full run. A full run (nothing reusable) stores its scores and fold models for the next."""
+    assert data.features is not None and data.reuse is not None
+    folds, seed, m = data.settings.folds, data.config.seed, len(classes)
+    step = Step(data.reuse, "labels.model", (folds, seed, tuple(classes), data.features.thumbs.shape[1:],
+                                             len(rows) > IN_MEMORY_MAX), data.features, labels=labels)
+    recalled = step.recall(rows)
+    space = _thumbnail_space(len(rows))
+    if recalled is None:
+        vectors, space = _model_features(data, rows)
+        scores, models = out_of_fold_scores(vectors, given, folds, seed)
+        del vectors
+    else:
+        stored = recalled.arrays
+        models = [(np.flatnonzero(present), coef[present], intercept[present])
+                  for present, coef, intercept in zip(stored["present"], stored["coef"], stored["intercept"],
+                                                      strict=True)]
+        scores = np.empty((len(rows), m))
+        scores[recalled.kept] = stored["scores"][recalled.old_of_new[recalled.kept]]
+        fresh = recalled.fresh
+        scores[fresh] = fold_average_scores(thumbnail_features_of(data.features.thumbs, rows[fresh]), models, m)
+    width = models[0][1].shape[1]
+    present = np.zeros((len(models), m), dtype=bool)
+    coef, intercept = np.zeros((len(models), m, width)), np.full((len(models), m), -np.inf)
+    for fold, (classes_present, fold_coef, fold_intercept) in enumerate(models):
+        present[fold, classes_present] = True
+        coef[fold, classes_present], intercept[fold, classes_present] = fold_coef, fold_intercept
+    step.keep(rows, {"scores": scores, "present": present, "coef": coef, "intercept": intercept})
+    section.notes.append(step.note("label model"))
+    return calibrated(scores, given, seed), space
 
 
 def _skill(accuracy: float, given: np.ndarray) -> tuple[float, float]:

@@ -7,7 +7,8 @@ Schema changes:
      `baseline` {path, known_count, new_count, known: [{id, analyser, kind, severity, message}], resolved: [...]}
      and leaves the known findings out of `findings`.
      Added later, without a version change (a new key only): `analysis_cache` {from_cache: [analyser names whose
-     section a previous run with the same inputs computed]}.
+     section a previous run with the same inputs computed]}; `notes` on each `analysers` entry (what the report
+     says under the section's title, e.g. how an --incremental run reused its stored state).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def findings_document(result: AuditResult, with_findings: bool = True) -> dict[s
         ],
         "analysers": [
             {"name": s.name, "title": s.title, "status": "error" if s.error else "skipped" if s.skipped else "ok",
-             "reason": s.error or s.skipped, "findings": len(s.findings)}
+             "reason": s.error or s.skipped, "findings": len(s.findings), "notes": list(s.notes)}
             for s in result.sections
         ],
         "findings": [_finding_entry(f) for f in result.findings] if with_findings else [],
