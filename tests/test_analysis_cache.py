@@ -120,6 +120,7 @@ def test_incremental_run_reuses_the_searches_and_finds_what_a_full_run_finds(tmp
         assert f"the {step} ran in full" in notes(first)[name]
         assert f"the {step} reused the stored run of" in notes(second)[name], notes(second)[name]
         assert "new images" in notes(second)[name]
+    assert "the t-SNE map is the stored run's; the" in notes(second)["embedding"]
     assert (tmp_path / "cache" / "incremental").is_dir()
 
     def duplicates(document):

@@ -478,12 +478,17 @@ def tsne_map(points: np.ndarray, perplexity: float, iterations: int, seed: int,
     return tsne.fit_transform(points), "scikit-learn"
 
 
-def map_sample(n: int, data: AuditInput) -> np.ndarray | None:
+def map_sample(n: int, data: AuditInput, ok_rows: np.ndarray | None = None) -> np.ndarray | None:
     """Positions (into the decoded rows) of the t-SNE map's seeded sample of at most tsne_max, or None when there
-    are too few. Drawn after the kNN sample (neighbourhood) from the same seed, as both always were."""
+    are too few. Drawn after the kNN sample (neighbourhood) from the same seed, as both always were. With
+    --incremental and the decoded rows given, the stored map's sample when it can be reused (_map_step)."""
     size = min(n, max(0, int(data.config.tsne_max)))
     if size < MIN_ROWS:
         return None
+    step = _map_step(data) if ok_rows is not None else None
+    recalled = step.recall(ok_rows) if step is not None and ok_rows is not None else None
+    if recalled is not None:
+        return _stored_map(recalled)[0]
     rng = np.random.default_rng(data.config.seed)
     if n > data.settings.knn_max:
         rng.choice(n, size=data.settings.knn_max, replace=False)
@@ -500,7 +505,7 @@ def _explorer(section: Section, data: AuditInput, ok_rows: np.ndarray, labels: n
     """The map's explorer, all but its coordinates: the side part (map_points, in a lane of its own) computes them
     and place_map puts them in."""
     n = len(ok_rows)
-    sample = map_sample(n, data)
+    sample = map_sample(n, data, ok_rows)
     if sample is None:
         section.notes.append("No t-SNE map: too few images (or tsne_max is 0).")
         return 0
@@ -542,6 +547,30 @@ class MapPoints:
     x: list[float]
     y: list[float]
     implementation: str
+    note: str = ""  # with --incremental: whether the map is the stored one
+
+
+def _map_step(data: AuditInput) -> Step | None:
+    """--incremental (thumbnails only): the t-SNE map is kept and shown again while images are only added; the
+    new images join it at the next run without --incremental (t-SNE places points relative to each other, so
+    adding points means a new map)."""
+    if data.reuse is None or data.table.outputs.embeddings is not None or data.features is None:
+        return None
+    settings = data.settings
+    return Step(data.reuse, "embedding.map", (data.config.tsne_max, data.config.seed, settings.dims,
+                                              settings.knn_max, settings.tsne_iterations, tsne_implementation(),
+                                              data.features.thumbs.shape[1:]), data.features)
+
+
+def _stored_map(recalled) -> tuple[np.ndarray, np.ndarray, str]:
+    """The stored map's sample as positions into the current decoded rows (sorted), its coordinates in that order
+    and the t-SNE that made it."""
+    stored = recalled.arrays
+    new_of_old = np.empty(recalled.stored_count, dtype=np.int64)
+    new_of_old[recalled.old_of_new[recalled.kept]] = recalled.kept
+    sample = new_of_old[stored["sample"]]
+    order = np.argsort(sample, kind="stable")
+    return sample[order], stored["coordinates"][order], str(stored["implementation"])
 
 
 def map_points(data: AuditInput) -> MapPoints | None:
@@ -551,17 +580,29 @@ def map_points(data: AuditInput) -> MapPoints | None:
     features = data.features
     assert features is not None
     ok_rows = np.flatnonzero(features.ok)
-    sample = map_sample(len(ok_rows), data)
-    if sample is None:
-        return None
-    vectors, kept_variance, _ = vectors_for(data, ok_rows, data.settings.dims, only=sample)
-    if not (np.isfinite(kept_variance) and np.isfinite(vectors).all()):
-        return None  # every vector the same: run() skips the section (t-SNE on NaN crashes the process)
-    coordinates, implementation = tsne_map(vectors.astype(np.float64), _perplexity(len(sample)),
-                                           data.settings.tsne_iterations, data.config.seed,
-                                           thread_budget(data.config.jobs))
+    step = _map_step(data)
+    recalled = step.recall(ok_rows) if step is not None else None
+    if recalled is not None:
+        sample, coordinates, implementation = _stored_map(recalled)
+    else:
+        sample = map_sample(len(ok_rows), data)
+        if sample is None:
+            return None
+        vectors, kept_variance, _ = vectors_for(data, ok_rows, data.settings.dims, only=sample)
+        if not (np.isfinite(kept_variance) and np.isfinite(vectors).all()):
+            return None  # every vector the same: run() skips the section (t-SNE on NaN crashes the process)
+        coordinates, implementation = tsne_map(vectors.astype(np.float64), _perplexity(len(sample)),
+                                               data.settings.tsne_iterations, data.config.seed,
+                                               thread_budget(data.config.jobs))
+    note = ""
+    if step is not None:
+        step.keep(ok_rows, {"sample": sample, "coordinates": coordinates, "implementation": np.str_(implementation)})
+        new = 0 if recalled is None else len(recalled.fresh)
+        note = (f"Incremental (--incremental): the t-SNE map is the stored run's; the {new:,} new image"
+                f"{'s are' if new != 1 else ' is'} not on it until a run without --incremental."
+                if recalled is not None else step.note("t-SNE map"))
     return MapPoints(rows=ok_rows[sample].tolist(), x=np.round(coordinates[:, 0], 3).tolist(),
-                     y=np.round(coordinates[:, 1], 3).tolist(), implementation=implementation)
+                     y=np.round(coordinates[:, 1], 3).tolist(), implementation=implementation, note=note)
 
 
 def place_map(section: Section, points: MapPoints | None) -> None:
@@ -577,6 +618,8 @@ def place_map(section: Section, points: MapPoints | None) -> None:
     if points.rows != explorer.rows:  # both come from map_sample: a difference is a bug, an error finding
         raise ValueError("the t-SNE step mapped another sample than the explorer lists")
     explorer.x, explorer.y = points.x, points.y
+    if points.note:
+        section.notes.append(points.note)
     claimed = f"t-SNE ({tsne_implementation()})"
     explorer.caption = explorer.caption.replace(claimed, f"t-SNE ({points.implementation})")
 
