@@ -140,14 +140,17 @@ def row_keys(features, rows: np.ndarray, labels: np.ndarray | None = None) -> np
     return pd.util.hash_pandas_object(frame, index=False).to_numpy()
 
 
-def reused_note(step: str, recalled: Recalled | str) -> str:
+FITS_CAVEAT = "a run without --incremental fits on the current images alone and may differ in borderline cases"
+
+
+def reused_note(step: str, recalled: Recalled | str, kept: str = "its fits and per-image results",
+                caveat: str = FITS_CAVEAT) -> str:
     """The section's note on what an --incremental step did."""
     if isinstance(recalled, str):
         return f"Incremental (--incremental): the {step} ran in full ({recalled}); its state is stored for the next run."
     new = len(recalled.fresh)
     return (f"Incremental (--incremental): the {step} reused the stored run of {recalled.stored_count:,} images "
-            f"(its fits and per-image results) and added {new:,} new image{'s' if new != 1 else ''}; a run without "
-            "--incremental fits on the current images alone and may differ in borderline cases.")
+            f"({kept}) and added {new:,} new image{'s' if new != 1 else ''}; {caveat}.")
 
 
 
@@ -182,5 +185,5 @@ class Step:
         if problem:
             self.notes.append(problem)
 
-    def note(self, what: str) -> str:
-        return " ".join([reused_note(what, self.outcome), *self.notes])
+    def note(self, what: str, kept: str = "its fits and per-image results", caveat: str = FITS_CAVEAT) -> str:
+        return " ".join([reused_note(what, self.outcome, kept, caveat), *self.notes])

@@ -70,3 +70,20 @@ def test_far_apart_hashes_give_no_pairs() -> None:
 def test_rejects_a_radius_outside_the_hash() -> None:
     with pytest.raises(ValueError):
         hamming_search.hamming_pairs(np.zeros(3, dtype=np.int64), 64)
+
+
+def test_pairs_with_finds_every_match_of_the_queries():
+    """--incremental's search for new images: every pair (query, any) within the radius, each once, as the
+    brute-force reference lists them, copies of a query included."""
+    rng = np.random.default_rng(4)
+    base = rng.integers(0, 2**63, size=3000, dtype=np.int64)
+    flips = np.bitwise_or.reduce(np.left_shift(np.int64(1), rng.integers(0, 63, size=(60, 3))), axis=1)
+    values = np.concatenate([base, base[:60] ^ flips, base[:4], base[:4]])  # near copies, then exact ones twice
+    queries = np.arange(2990, len(values))
+    got = hamming_search.pairs_with(values, queries, 8)
+    left, right, distance = hamming_search.brute_force_pairs(values, 8)
+    involved = np.isin(left, queries) | np.isin(right, queries)
+    found = zip(got.left.tolist(), got.right.tolist(), got.distance.tolist(), strict=True)
+    wanted = zip(left[involved].tolist(), right[involved].tolist(), distance[involved].tolist(), strict=True)
+    assert sorted(found) == sorted(wanted)
+    assert len(got) >= 60 + 4 * 3

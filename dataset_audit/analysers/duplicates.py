@@ -120,9 +120,7 @@ def _near_edges(data: AuditInput, files: np.ndarray, settings: SettingValues,
         for name, changed in neighbours.changed.items():
             found.append(_changed_matches(name, changed, neighbours.typical_distance, thumbs, settings))
     if use_phash:
-        hashes = features.frame["phash"].to_numpy()[files]
-        pairs = hamming_search.hamming_pairs(hashes, int(settings["phash_radius"]))
-        left, right = files[pairs.left], files[pairs.right]
+        left, right = _phash_pairs(data, files, int(settings["phash_radius"]), notes)
         distance = thumbnail_search.pair_distances(thumbs, left, right)
         keep = distance <= settings["phash_confirm_distance"]
         if settings["phash_max_ratio"] > 0 and neighbours is not None:
@@ -135,6 +133,32 @@ def _near_edges(data: AuditInput, files: np.ndarray, settings: SettingValues,
         return empty, empty, np.zeros(0, dtype=np.float32), np.zeros(0, dtype=str), np.zeros(0, dtype=str)
     left, right, score, how, change = (np.concatenate(parts) for parts in zip(*found, strict=True))
     return left, right, score, how, _plain_changes(features, left, right, change)
+
+
+def _phash_pairs(data: AuditInput, files: np.ndarray, radius: int, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of `files` whose pHashes are within `radius` bits (hamming_search.hamming_pairs). With --incremental,
+    the stored run's pairs plus those of the new images with every image (hamming_search.pairs_with): the same
+    matches, listed pair by pair where the full search links equal hashes in a star."""
+    features = data.features
+    assert features is not None
+    hashes = features.frame["phash"].to_numpy()[files]
+    step = None if data.reuse is None else Step(data.reuse, "duplicates.phash", (radius,), features)
+    recalled = step.recall(files) if step is not None else None
+    if recalled is None:
+        pairs = hamming_search.hamming_pairs(hashes, radius)
+        left, right = pairs.left, pairs.right
+    else:
+        new_of_old = np.empty(recalled.stored_count, dtype=np.int64)
+        new_of_old[recalled.old_of_new[recalled.kept]] = recalled.kept
+        fresh = hamming_search.pairs_with(hashes, recalled.fresh, radius)
+        left = np.concatenate([new_of_old[recalled.arrays["left"]], fresh.left])
+        right = np.concatenate([new_of_old[recalled.arrays["right"]], fresh.right])
+    if step is not None:
+        step.keep(files, {"left": left, "right": right})
+        notes.append(step.note("pHash search", kept="its matching pairs",
+                               caveat="the same pairs as a full search (which links exact copies of one hash in a "
+                                      "star, so a pair among them may be checked differently)"))
+    return files[left], files[right]
 
 
 def _ratio_matches(neighbours: thumbnail_search.Neighbours, thumbs: np.ndarray,
