@@ -165,6 +165,21 @@ def main() -> None:
         report["cifar10_all_60k_plus1pct"] = audit(plus, tmp_path / "r60kp", tmp_path / "cache60k",
                                                    ["--label-col", "label", "--split-col", "split"])
         print(f"  1% new: {report['cifar10_all_60k_plus1pct']}", flush=True)
+        report["cifar10_all_60k_plus1pct_warm"] = audit(plus, tmp_path / "r60kp", tmp_path / "cache60k",
+                                                        ["--label-col", "label", "--split-col", "split"])
+        print(f"  the same 60,600 again, warm: {report['cifar10_all_60k_plus1pct_warm']}", flush=True)
+
+        print("--incremental: the 60,000 (a full run that stores the searches' state; scan cached), then with the "
+              "same 1% new images ...", flush=True)
+        report["cifar10_all_60k_incremental"] = audit(cifar, tmp_path / "r60ki", tmp_path / "cache60k",
+                                                      ["--incremental"])
+        print(f"  storing: {report['cifar10_all_60k_incremental']}", flush=True)
+        report["cifar10_all_60k_plus1pct_incremental"] = audit(
+            plus, tmp_path / "r60kpi", tmp_path / "cache60k",
+            ["--label-col", "label", "--split-col", "split", "--incremental"])
+        report["incremental_state_mb"] = round(sum(f.stat().st_size for f in (tmp_path / "cache60k" /
+                                                                               "incremental").glob("*.npz")) / 2**20, 1)
+        print(f"  1% new, --incremental: {report['cifar10_all_60k_plus1pct_incremental']}", flush=True)
 
         print("audit run on the 10,000 MNIST test digits (PNGs written from the IDX files), cold cache ...", flush=True)
         digits = audit(mnist_test_csv(), tmp_path / "rmnist", None, ["--label-col", "label"])
@@ -224,6 +239,8 @@ def _summary_rows(report: dict) -> list[tuple[str, str]]:
     warm = report["cifar10_test_10k"]["warm"]
     full = report["cifar10_all_60k"]
     warm60, plus = report["cifar10_all_60k_warm"], report["cifar10_all_60k_plus1pct"]
+    plus_warm, plus_inc = report["cifar10_all_60k_plus1pct_warm"], report["cifar10_all_60k_plus1pct_incremental"]
+    stored = report["cifar10_all_60k_incremental"]
     raw = report["raw_limit_10k"]
     digits = report["mnist_test_10k"]
     stages = full["stages_s"]
@@ -247,6 +264,15 @@ def _summary_rows(report: dict) -> list[tuple[str, str]]:
         ("CIFAR 60k + 1% new images", f"{plus['wall_s']} s wall ({plus['wall_s'] / full['wall_s']:.0%} of cold; "
                                       f"{plus['decoded']:,} decoded, {plus['from_cache']:,} from the scan cache, "
                                       "every analyser re-run)"),
+        ("CIFAR 60,600 (60k + 1% new), warm cache", f"{plus_warm['wall_s']} s wall (the warm run of the 1% rows "
+                                                     "below)"),
+        ("CIFAR 60k + 1% new, --incremental", f"{plus_inc['wall_s']} s wall = {plus_inc['wall_s'] / plus_warm['wall_s']:.2f}x the "
+                                              f"warm run, {plus_inc['wall_s'] / full['wall_s']:.0%} of cold, "
+                                              f"{plus_inc['wall_s'] / plus['wall_s']:.0%} of the run without "
+                                              f"--incremental; analysers {plus_inc['analyse_wall_s']:.1f} s wall; "
+                                              f"state {report['incremental_state_mb']} MB; the storing run before "
+                                              f"it {stored['wall_s']} s (scan cached)"),
+        ("CIFAR 60k + 1% new metrics", f"--incremental {plus_inc['metrics']}; without {plus['metrics']}"),
         ("CIFAR 60k duplicate search", f"{stages.get('analyse.duplicates', 0)} s (the whole duplicates analyser)"),
         ("CIFAR 60k t-SNE", f"{stages.get('analyse.embedding.tsne', 0)} s ({full['tsne_points']:,} points)"),
         ("CIFAR 60k stages (s)", ", ".join(f"{k.removeprefix('analyse.')} {v}" for k, v in stages.items())),

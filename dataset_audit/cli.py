@@ -222,9 +222,10 @@ def run_command(
                                                    "~/.cache/dataset-audit")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the scan cache.")] = False,
     incremental: Annotated[bool, typer.Option("--incremental", help="When images were only added (at most 10%), "
-                                              "update the stored duplicate search, kNN search and label model "
-                                              "instead of refitting them on all images: much faster, may differ "
-                                              "from a full run in borderline cases (README: Incremental runs).")]
+                                              "update the stored duplicate and kNN searches and label model, and "
+                                              "keep the t-SNE map, instead of refitting them on all images: much "
+                                              "faster, may differ from a full run in borderline cases (README: "
+                                              "Incremental runs).")]
     = False,
     sample: Annotated[int | None, typer.Option(help="Audit a random subset of N rows (seeded by --seed).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --sample and every sampled view.")] = Config.seed,
