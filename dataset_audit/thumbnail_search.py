@@ -389,11 +389,12 @@ def nearest_neighbours(thumbs: np.ndarray, valid: np.ndarray | None = None,
 
     step: an incremental.Step (--incremental). When it recalls a stored search of the same images plus new ones,
     the stored PCA axes, cells and shortlists are kept: the new images are searched against all (their own
-    shortlists), and every stored image's query (plain and changed) is searched against the new images only, in
-    the same probed cells, taking in those that come closer than its current SHORTLIST-th (a projected distance
-    is at most the full one, so the others cannot). Growth: O(new x PROBE_CELLS x CELL_SIZE) for the new images
-    plus O(stored x PROBE_CELLS x new / cells) for the stored ones, instead of O(n x PROBE_CELLS x CELL_SIZE).
-    The search then stores its state for the next run.
+    shortlists), and every stored image's query (plain and changed) is compared with the new images in the cells
+    it probes, a new image entering its shortlist when projected closer than the farthest member (as the search
+    that picked the shortlist would have taken it); members are ranked on the full signatures as always. The
+    result is what a full search with the stored fit gives (a test checks it). Growth: O(new x PROBE_CELLS x
+    CELL_SIZE) for the new images plus O(stored x PROBE_CELLS x new / cells) for the stored ones, instead of
+    O(n x PROBE_CELLS x CELL_SIZE). The search then stores its state for the next run (~1.5 KB per image).
 
     Memory: the results (132 bytes per image and query set, each set's allocated when it is searched), int8 codes
     (768 bytes per image), projections (256) and one shortlist (64); changed images are projected and searched

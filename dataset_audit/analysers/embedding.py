@@ -220,13 +220,13 @@ def _updated_neighbourhood(data: AuditInput, ok_rows: np.ndarray, dims: int, k: 
         rate = min(1.0, knn_max / max(len(ok_rows), 1))
         rng = np.random.default_rng(data.config.seed)
         new_queries = fresh if rate >= 1.0 else fresh[rng.random(len(fresh)) < rate]
-        if usable and len(fresh):
+        fresh_index = np.zeros((len(new_queries), index.shape[1]), dtype=np.int64)
+        fresh_distance = np.zeros((len(new_queries), index.shape[1]))
+        if usable and len(fresh) and len(old_queries):
             closer_index, closer_distance = _nearest_among(vectors, fresh, old_queries, k, jobs)
             index, distance = _merged(index, distance, closer_index, closer_distance, k)
+        if usable and len(new_queries):  # above knn_max a few new images may all go unsampled
             fresh_index, fresh_distance = neighbours(vectors, new_queries, k, jobs)
-        else:
-            fresh_index = np.zeros((len(new_queries), index.shape[1]), dtype=np.int64)
-            fresh_distance = np.zeros((len(new_queries), index.shape[1]))
         queries = np.concatenate([old_queries, new_queries])
         order = np.argsort(queries, kind="stable")
         found = Neighbourhood(vectors, fit.kept_variance, space, queries[order],

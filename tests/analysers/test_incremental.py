@@ -168,3 +168,25 @@ def test_labels_analyser_reuses_its_model_for_added_images(tmp_path: Path) -> No
     second = run_analyser(labels.ANALYSER, data)
     assert any("label model reused the stored run of 390 images" in note for note in second.notes)
     assert second.metrics["labels.oof_accuracy"] > 0.9
+
+
+def test_knn_update_with_no_new_query_drawn(tmp_path: Path) -> None:
+    """Above knn_max the new images are queried at the stored rate: one new image among 800 with knn_max 10 is
+    (almost surely) not drawn, and the update must still give the stored queries' lists, with the new image in
+    them when it is close."""
+    from dataclasses import replace
+
+    thumbs = smooth_thumbs(800, seed=6)
+    ok = np.ones(800, dtype=bool)
+    ok[799] = False
+    data = replace(_knn_input(tmp_path, thumbs, ok, 10), reuse=Reuse(tmp_path / "incremental"))
+    embedding.forget_neighbourhood()
+    first = embedding.neighbourhood(data, np.flatnonzero(ok), 8, 5, 10)
+    data.features.thumbs[799] = thumbs[first.queries[0]]  # the new image: a copy of a stored query
+    data.features.frame["status"] = "ok"
+    embedding.forget_neighbourhood()
+    updated = embedding.neighbourhood(data, np.arange(800), 8, 5, 10)
+    embedding.forget_neighbourhood()
+    assert "added 1 new image" in updated.note
+    assert updated.queries[:len(first.queries)].tolist() == first.queries.tolist()
+    assert updated.index[0, 0] == 799 and updated.distance[0, 0] == pytest.approx(0, abs=1e-4)
