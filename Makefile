@@ -26,7 +26,7 @@ bench: install
 	$(BIN)/python bench/run_bench.py
 
 # One million synthetic JPEGs made from CIFAR-10 (once, ~4 GB under bench/.data/synth1m), audited at 10k, 60k and
-# 1M images; writes the growth table to bench/SCALE.md. The three audits took 19 minutes on 2 cores (bench/SCALE.md).
+# 1M images; writes the growth table to bench/SCALE.md. The three audits took 17 minutes on 2 cores (bench/SCALE.md).
 bench-1m: install
 	$(BIN)/python bench/bench_1m.py
 
