@@ -150,7 +150,8 @@ NEEDS = {
 
 @dataclass
 class AuditInput:
-    """Everything an analyser may look at. Analysers never open images or write files.
+    """Everything an analyser may look at. Analysers never open images or write files, except that with
+    --incremental their costly steps keep state through `reuse` (incremental.py), in the cache folder only.
 
     settings: this analyser's settings (declared defaults overlaid with the config file), set by the pipeline.
     profiles: one ColumnProfile per table column, computed once by the pipeline and shared by the table analysers.
