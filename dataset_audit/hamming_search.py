@@ -181,8 +181,9 @@ def hamming_pairs(hashes: np.ndarray, radius: int = DEFAULT_RADIUS) -> HammingPa
 def pairs_with(hashes: np.ndarray, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> HammingPairs:
     """Every pair (q, j) within Hamming `radius` where q is one of `queries` (positions into hashes) and j any other
     position: the pairs an --incremental run adds for its new images. Each unordered pair once (left < right),
-    every match listed (no star: queries are few). Multi-index look-ups as above, with the queries as sources:
-    O(n) to build each chunk's table, O(queries x probes + candidates) to search."""
+    every match listed (no star: queries are few). Multi-index look-ups as above, with the queries as sources,
+    candidates verified CANDIDATE_BUDGET at a time (_expand): O(n log n) to build each chunk's table,
+    O(queries x probes + candidates) to search."""
     if not 0 <= radius < HASH_BITS:
         raise ValueError(f"radius must be in [0, {HASH_BITS}), got {radius}")
     values = to_uint64(np.asarray(hashes))
@@ -192,28 +193,26 @@ def pairs_with(hashes: np.ndarray, queries: np.ndarray, radius: int = DEFAULT_RA
     if n < 2 or len(queries) == 0:
         return HammingPairs(n=n, left=empty, right=empty, distance=empty.astype(np.int8))
     chunk_radius = radius // CHUNKS
-    found_left, found_right = [empty], [empty]
+    found_left, found_right, found_dist = [empty], [empty], [empty.astype(np.int8)]
     for shift, width in _chunk_layout():
         keys = _chunk_values(values, shift, width)
-        count = np.bincount(keys, minlength=1 << width).astype(np.int64)
+        count = np.bincount(keys, minlength=1 << width).astype(np.int32)
         start = np.zeros(len(count), dtype=np.int64)
         np.cumsum(count[:-1], out=start[1:])
         order = np.argsort(keys, kind="stable")
+        rank = np.empty(n, dtype=np.int64)  # each hash's position in key order: _expand's sources
+        rank[order] = np.arange(n)
         for mask in _flip_masks(width, chunk_radius):
             probed = keys[queries] ^ mask
-            found = count[probed]
-            hit = found > 0
-            sources, first, found = queries[hit], start[probed[hit]], found[hit]
-            total = int(found.sum())
-            if total == 0:
-                continue
-            offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(found) - found, found)
-            found_left.append(np.repeat(sources, found))
-            found_right.append(order[np.repeat(first, found) + offsets])
+            hit = count[probed] > 0
+            for left, right in _expand(order, rank[queries[hit]], start[probed[hit]], count[probed[hit]]):
+                dist = popcount(values[left] ^ values[right])
+                keep = (dist <= radius) & (left != right)
+                found_left.append(left[keep])
+                found_right.append(right[keep])
+                found_dist.append(dist[keep])
     left, right = np.concatenate(found_left), np.concatenate(found_right)
-    distance = popcount(values[left] ^ values[right])
-    keep = (distance <= radius) & (left != right)
-    left, right, distance = np.minimum(left, right)[keep], np.maximum(left, right)[keep], distance[keep]
+    left, right, distance = np.minimum(left, right), np.maximum(left, right), np.concatenate(found_dist)
     unique = np.unique(left * n + right, return_index=True)[1]
     return HammingPairs(n=n, left=left[unique], right=right[unique], distance=distance[unique])
 

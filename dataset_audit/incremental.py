@@ -2,15 +2,17 @@
 plus a few new ones updates them instead of starting again.
 
 Without --incremental every result is a function of the dataset alone (a warm re-run of an unchanged dataset
-reads whole sections from the analysis cache; any change recomputes them). With it, three steps keep state under
+reads whole sections from the analysis cache; any change recomputes them). With it, five steps keep state under
 <cache dir>/incremental/ after each run and reuse it when every image of the stored run is still there (same
 file bytes, same thumbnail; rows may be reordered) and at most `max_new_share` of the images are new:
 - the duplicate search (thumbnail_search.nearest_neighbours): the PCA axes and k-means cells are kept; the new
   images are searched against all, and every stored image's shortlist takes in the new images that come closer;
+- the pHash search (duplicates._phash_pairs): the stored pairs, plus the new images' (hamming_search.pairs_with);
 - the kNN search of the embedding and labels analysers (embedding.neighbourhood): the PCA is kept; the new images'
   neighbours are searched among all, and the stored images' lists take in closer new ones (exact for that PCA);
 - the label model (labels): the stored images keep their out-of-fold scores; the new images are scored by the
-  stored fold models, none of which saw them (so they stay held out), and the temperature is fitted again.
+  stored fold models, none of which saw them (so they stay held out), and the temperature is fitted again;
+- the t-SNE map (embedding.map_points): kept as it is; the new images join it at the next full run.
 What differs from a cold run: the fits (PCA, cells, fold models) come from the stored run's images, not from the
 current ones, so a borderline near duplicate or kNN disagreement can come out differently; a cold run (without
 --incremental, or after deleting the incremental folder) gives the dataset-only answer. Each section says when
@@ -36,6 +38,7 @@ import pandas as pd
 
 FOLDER = "incremental"
 MAX_NEW_SHARE = 0.1  # above this share of new images the stored fits may no longer describe the data: a full run
+KEY_BLOCK = 65_536  # thumbnails hashed at once (50 MB of 16x16x3)
 _MIX = np.random.default_rng(20261128).integers(1, 2**63, size=96, dtype=np.uint64) | np.uint64(1)
 
 
@@ -59,6 +62,14 @@ class Recalled:
     @property
     def stored_count(self) -> int:
         return int((self.old_of_new >= 0).sum())
+
+    @property
+    def new_of_old(self) -> np.ndarray:
+        """For each stored row, its position among the current rows (every stored row is there: recall checks)."""
+        kept = self.kept
+        out = np.empty(len(kept), dtype=np.int64)
+        out[self.old_of_new[kept]] = kept
+        return out
 
 
 @dataclass(frozen=True)
@@ -123,15 +134,13 @@ def row_keys(features, rows: np.ndarray, labels: np.ndarray | None = None) -> np
     """(len(rows),) uint64 identity of each row's image (file bytes and thumbnail) and, with `labels`, its label;
     rows with the same identity are told apart by their order (the k-th copy is the k-th copy)."""
     thumbs = features.thumbs
-    byte_hash = features.frame["byte_hash"].to_numpy().astype(np.int64).view(np.uint64)[rows]
-    flat = np.ascontiguousarray(thumbs[rows]).reshape(len(rows), -1) if len(rows) else np.zeros((0, 768), np.uint8)
-    pad = (-flat.shape[1]) % 8
-    if pad:
-        flat = np.pad(flat, ((0, 0), (0, pad)))
-    words = flat.view(np.uint64)
-    mix = np.resize(_MIX, words.shape[1])
-    with np.errstate(over="ignore"):
-        content = (words * mix).sum(axis=1, dtype=np.uint64) ^ byte_hash
+    content = features.frame["byte_hash"].to_numpy().astype(np.int64).view(np.uint64)[rows]
+    for lo in range(0, len(rows), KEY_BLOCK):  # a block of thumbnails at a time, never a copy of all of them
+        flat = thumbs[rows[lo:lo + KEY_BLOCK]].reshape(len(rows[lo:lo + KEY_BLOCK]), -1)
+        pad = (-flat.shape[1]) % 8
+        words = (np.pad(flat, ((0, 0), (0, pad))) if pad else np.ascontiguousarray(flat)).view(np.uint64)
+        with np.errstate(over="ignore"):
+            content[lo:lo + KEY_BLOCK] ^= (words * np.resize(_MIX, words.shape[1])).sum(axis=1, dtype=np.uint64)
     columns = {"content": content}
     if labels is not None:
         columns["label"] = pd.util.hash_array(np.asarray(labels, dtype=object).astype(str))
@@ -151,7 +160,6 @@ def reused_note(step: str, recalled: Recalled | str, kept: str = "its fits and p
     new = len(recalled.fresh)
     return (f"Incremental (--incremental): the {step} reused the stored run of {recalled.stored_count:,} images "
             f"({kept}) and added {new:,} new image{'s' if new != 1 else ''}; {caveat}.")
-
 
 
 class Step:

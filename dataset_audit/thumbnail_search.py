@@ -511,8 +511,7 @@ def _update_stored(out: Neighbours, current: tuple[np.ndarray, np.ndarray, np.nd
     query, new image in a probed cell) pair, ~ stored x PROBE_CELLS x new / cells."""
     query_points, probes, projected = current
     stored = recalled.arrays
-    new_of_old = np.empty(recalled.stored_count, dtype=np.int64)
-    new_of_old[recalled.old_of_new[recalled.kept]] = recalled.kept
+    new_of_old = recalled.new_of_old
     queries = new_of_old[stored[f"{name}.positions"]]
     index_in_set = np.full(len(rows), -1, dtype=np.int64)
     index_in_set[positions] = np.arange(len(positions))

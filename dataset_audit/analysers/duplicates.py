@@ -148,8 +148,7 @@ def _phash_pairs(data: AuditInput, files: np.ndarray, radius: int, notes: list[s
         pairs = hamming_search.hamming_pairs(hashes, radius)
         left, right = pairs.left, pairs.right
     else:
-        new_of_old = np.empty(recalled.stored_count, dtype=np.int64)
-        new_of_old[recalled.old_of_new[recalled.kept]] = recalled.kept
+        new_of_old = recalled.new_of_old
         fresh = hamming_search.pairs_with(hashes, recalled.fresh, radius)
         left = np.concatenate([new_of_old[recalled.arrays["left"]], fresh.left])
         right = np.concatenate([new_of_old[recalled.arrays["right"]], fresh.right])

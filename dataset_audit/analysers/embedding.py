@@ -211,8 +211,7 @@ def _updated_neighbourhood(data: AuditInput, ok_rows: np.ndarray, dims: int, k: 
         vectors = np.empty((len(ok_rows), fit.axes.shape[1]), dtype=np.float32)
         vectors[kept] = stored["vectors"][recalled.old_of_new[kept]]
         vectors[fresh] = fit.transform(data.features.thumbs, ok_rows[fresh])
-        new_of_old = np.empty(recalled.stored_count, dtype=np.int64)
-        new_of_old[recalled.old_of_new[kept]] = kept
+        new_of_old = recalled.new_of_old
         old_queries = new_of_old[stored["queries"]]
         index = new_of_old[stored["index"]] if stored["index"].size else stored["index"].astype(np.int64)
         distance = stored["distance"]
@@ -232,10 +231,9 @@ def _updated_neighbourhood(data: AuditInput, ok_rows: np.ndarray, dims: int, k: 
         found = Neighbourhood(vectors, fit.kept_variance, space, queries[order],
                               np.concatenate([index, fresh_index])[order],
                               np.concatenate([distance, fresh_distance])[order], usable)
-    position_of = np.arange(len(ok_rows))
     step.keep(ok_rows, {"centre": fit.centre, "scale": fit.scale, "mean": fit.mean, "axes": fit.axes,
                         "kept_variance": np.float64(fit.kept_variance), "vectors": found.vectors,
-                        "queries": position_of[found.queries], "index": found.index, "distance": found.distance,
+                        "queries": found.queries, "index": found.index, "distance": found.distance,
                         "usable": np.bool_(found.usable), "k": np.int64(k)})
     found.note = step.note("kNN search")
     return found
@@ -486,7 +484,7 @@ def map_sample(n: int, data: AuditInput, ok_rows: np.ndarray | None = None) -> n
     if size < MIN_ROWS:
         return None
     step = _map_step(data) if ok_rows is not None else None
-    recalled = step.recall(ok_rows) if step is not None and ok_rows is not None else None
+    recalled = step.recall(ok_rows) if step is not None else None
     if recalled is not None:
         return _stored_map(recalled)[0]
     rng = np.random.default_rng(data.config.seed)
@@ -566,9 +564,7 @@ def _stored_map(recalled) -> tuple[np.ndarray, np.ndarray, str]:
     """The stored map's sample as positions into the current decoded rows (sorted), its coordinates in that order
     and the t-SNE that made it."""
     stored = recalled.arrays
-    new_of_old = np.empty(recalled.stored_count, dtype=np.int64)
-    new_of_old[recalled.old_of_new[recalled.kept]] = recalled.kept
-    sample = new_of_old[stored["sample"]]
+    sample = recalled.new_of_old[stored["sample"]]
     order = np.argsort(sample, kind="stable")
     return sample[order], stored["coordinates"][order], str(stored["implementation"])
 

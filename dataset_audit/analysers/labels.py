@@ -143,9 +143,8 @@ def _updated_probabilities(section: Section, data: AuditInput, rows: np.ndarray,
     step = Step(data.reuse, "labels.model", (folds, seed, tuple(classes), data.features.thumbs.shape[1:],
                                              len(rows) > IN_MEMORY_MAX), data.features, labels=labels)
     recalled = step.recall(rows)
-    space = _thumbnail_space(len(rows))
     if recalled is None:
-        vectors, space = _model_features(data, rows)
+        vectors, _ = _model_features(data, rows)
         scores, models = out_of_fold_scores(vectors, given, folds, seed)
         del vectors
     else:
@@ -165,7 +164,7 @@ def _updated_probabilities(section: Section, data: AuditInput, rows: np.ndarray,
         coef[fold, classes_present], intercept[fold, classes_present] = fold_coef, fold_intercept
     step.keep(rows, {"scores": scores, "present": present, "coef": coef, "intercept": intercept})
     section.notes.append(step.note("label model"))
-    return calibrated(scores, given, seed), space
+    return calibrated(scores, given, seed), _thumbnail_space(len(rows))
 
 
 def _skill(accuracy: float, given: np.ndarray) -> tuple[float, float]:
